@@ -1,0 +1,142 @@
+"""The `patchwright` command. Typed errors carry their exit status and are reported here, once."""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from agent.config import load_settings
+
+app = typer.Typer(help="patchwright: fix GitHub issues with a locally served code model.", no_args_is_help=True)
+model_app = typer.Typer(help="Serve and check the model endpoint.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+console = Console(stderr=True, soft_wrap=True)
+ConfigOpt = typer.Option(None, "--config", "-c", help="TOML config file (default: $PATCHWRIGHT_CONFIG or ./patchwright.toml).")
+
+
+def guarded(fn):
+    """Turn typed errors into one clear line and their exit status; nothing else is swallowed."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except Exception as e:
+            code = getattr(e, "exit_code", None)
+            if code is None:
+                raise
+            console.print(f"[bold red]error:[/] {e}")
+            run_id = getattr(e, "run_id", None)
+            if run_id and code != 2:
+                console.print(f"run {run_id} is kept; continue it with: patchwright resume {run_id}")
+            raise typer.Exit(code)
+    return run
+
+
+@app.command()
+@guarded
+def fix(
+    issue: str = typer.Argument(..., help="Issue: FILE.md, FILE.json, a GitHub issue URL, or swebench:INSTANCE_ID."),
+    repo: Optional[str] = typer.Option(None, help="Repository path or clone URL (overrides the issue's)."),
+    commit: Optional[str] = typer.Option(None, help="Base commit (default: the issue's, else HEAD)."),
+    dataset: Optional[Path] = typer.Option(None, help="SWE-bench JSONL file for swebench: ids."),
+    repos: Optional[Path] = typer.Option(None, help="Folder of bare git mirrors (owner+name, owner__name or name)."),
+    run_id: Optional[str] = typer.Option(None, help="Run id (default: time + issue)."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Fix one issue: localize, patch, test in Docker, and write patch.diff plus a report."""
+    from agent.runner import start_run
+    from tools.issues import load_issue
+
+    settings = load_settings(config)
+    github = settings.github.client() if issue.startswith("http") else None
+    loaded = load_issue(issue, dataset=dataset, github=github)  # bad input fails here, before a run exists
+    request = {"issue_ref": issue, "issue": loaded.model_dump(), "repo": repo, "commit": commit,
+               "repos_dir": str(repos) if repos else None}
+    _finish(start_run(settings, request, run_id=run_id, on_update=_progress()))
+
+
+@app.command()
+@guarded
+def resume(run_id: str = typer.Argument(..., help="The id of a stopped run."), config: Optional[Path] = ConfigOpt):
+    """Continue a stopped or killed run from its last completed node."""
+    from agent.runner import resume_run
+
+    _finish(resume_run(load_settings(config), run_id, on_update=_progress()))
+
+
+@app.command()
+@guarded
+def demo(
+    config: Optional[Path] = ConfigOpt,
+    serve_model: bool = typer.Option(True, help="Start the embedded CPU model if the endpoint does not answer."),
+):
+    """Fix the bundled sample repository's issue end to end with the configured model, in Docker."""
+    from agent.demo_run import run_demo
+
+    result = run_demo(load_settings(config), serve_model=serve_model, on_update=_progress())
+    diff = (result.run_dir / "patch.diff")
+    if diff.exists():
+        console.print(diff.read_text())
+    _finish(result)
+
+
+@model_app.command("check")
+@guarded
+def model_check(config: Optional[Path] = ConfigOpt):
+    """Say whether the endpoint answers, which model it serves and its context window."""
+    settings = load_settings(config)
+    info = settings.model.build().check()
+    console.print_json(json.dumps(info, default=str))
+    if not info.get("reachable", False):
+        raise typer.Exit(3)
+
+
+@model_app.command("serve")
+@guarded
+def model_serve(
+    profile: Optional[str] = typer.Option(None, help="Model profile (default: the configured one)."),
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    config: Optional[Path] = ConfigOpt,
+):
+    """Serve the profile's model: vLLM where a GPU is present, else llama.cpp with the embedded CPU model."""
+    from agent.models.serve import serve_foreground
+
+    settings = load_settings(config)
+    serve_foreground(profile or getattr(settings.model, "profile", "qwen2.5-coder-1.5b-cpu"), host, port, settings.models_dir)
+
+
+@app.command("index")
+@guarded
+def index_cmd(path: Path = typer.Argument(Path("."), help="Repository to index.")):
+    """Index a repository and print statistics."""
+    from tools.index import build_index
+
+    idx = build_index(path)
+    console.print_json(json.dumps(idx.stats, default=str))
+
+
+def _progress():
+    from agent.progress import NodeProgress
+
+    return NodeProgress(console)
+
+
+def _finish(result) -> None:
+    report = json.loads((result.run_dir / "report.json").read_text()) if (result.run_dir / "report.json").exists() else {}
+    colour = "green" if result.fixed else "yellow"
+    console.print(f"[bold {colour}]{report.get('status', result.state.get('exit_status'))}[/]: {report.get('reason', '')}")
+    for test in report.get("tests", {}).get("fail_to_pass", []):
+        console.print(f"  failed before, passes after: {test}")
+    console.print(f"run {result.run_id}: {result.run_dir}")
+    raise typer.Exit(result.exit_code)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,131 @@
+"""Settings: one TOML file plus environment variables for secrets.
+
+Every setting has a default that works on one machine. Lookup order (highest first): environment
+(`PATCHWRIGHT_` prefix, `__` between levels, e.g. PATCHWRIGHT_MODEL__BASE_URL), then the TOML file
+(`--config`, $PATCHWRIGHT_CONFIG, or ./patchwright.toml), then these defaults.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from typing import Annotated, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from agent.models import OpenAIModelConfig, ScriptedModelConfig
+from sandbox.docker import DockerSandboxConfig
+
+
+def _model_type(value) -> str:
+    # A partial [model] table (or PATCHWRIGHT_MODEL__BASE_URL alone) means the default backend.
+    return value.get("type", "openai") if isinstance(value, dict) else getattr(value, "type", "openai")
+
+
+ModelSettings = Annotated[
+    Union[Annotated[OpenAIModelConfig, Tag("openai")], Annotated[ScriptedModelConfig, Tag("scripted")]],
+    Discriminator(_model_type),
+]
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    max_attempts: int = 3
+    """Patch-and-test attempts per run; failing test output is fed back between attempts."""
+    max_edit_retries: int = 2
+    """Extra model turns per attempt to repair SEARCH/REPLACE blocks that did not apply."""
+    test_command: str = "python -m pytest -rA -p no:cacheprovider --junitxml=/tmp/junit.xml"
+    """Command run inside the sandbox, from the repository root, to test a patch."""
+    install: list[str] | None = None
+    """Commands that install the repository in its environment image; None = detect (pip install -e . and requirements files, plus pytest)."""
+    top_files: int = 8
+    """Files taken from localization into the prompt (within the token budget)."""
+    top_symbols: int = 20
+    """Functions and classes taken from localization into the prompt (within the token budget)."""
+    feedback_chars: int = 6000
+    """Most characters of failing test output fed back to the model."""
+
+
+class GitHubConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    api_url: str = "https://api.github.com"
+    """REST API base URL (GitHub Enterprise: https://HOST/api/v3)."""
+    token: str | None = None
+    """Token for reading issues; from $GITHUB_TOKEN or PATCHWRIGHT_GITHUB__TOKEN, never from the TOML file."""
+
+    def client(self):
+        from github import Auth, Github
+
+        token = self.token or os.environ.get("GITHUB_TOKEN")
+        auth = Auth.Token(token) if token else None
+        return Github(base_url=self.api_url, auth=auth, retry=3)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PATCHWRIGHT_", env_nested_delimiter="__", extra="forbid", use_attribute_docstrings=True
+    )
+
+    home: Path = Path("~/.patchwright")
+    """Where runs, mirrors and model files live (runs/, mirrors/, models/)."""
+    model: ModelSettings = Field(default_factory=OpenAIModelConfig)
+    """The model backend: `type = "openai"` for any OpenAI-compatible server (vLLM, llama.cpp)."""
+    sandbox: DockerSandboxConfig = Field(default_factory=DockerSandboxConfig)
+    """Where tests run: `type = "docker"`."""
+    run: RunConfig = Field(default_factory=RunConfig)
+    """How one fix run behaves."""
+    github: GitHubConfig = Field(default_factory=GitHubConfig)
+    """GitHub access for reading issues."""
+
+    _toml_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _config_path()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser()
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home_dir / "runs"
+
+    @property
+    def mirrors_dir(self) -> Path:
+        return self.home_dir / "mirrors"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home_dir / "models"
+
+
+def _config_path() -> Path | None:
+    explicit = os.environ.get("PATCHWRIGHT_CONFIG")
+    if explicit:
+        return Path(explicit)
+    default = Path("patchwright.toml")
+    return default if default.is_file() else None
+
+
+def load_settings(config: Path | None = None, **overrides) -> Settings:
+    """Load settings, optionally from an explicit TOML file; errors name the file and field."""
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"config file not found: {config}")
+        os.environ["PATCHWRIGHT_CONFIG"] = str(config)
+    try:
+        return Settings(**overrides)
+    except Exception as e:  # pydantic ValidationError or TOML decode error
+        raise ConfigError(f"invalid configuration ({_config_path() or 'defaults'}): {e}") from e
+
+
+class ConfigError(Exception):
+    exit_code = 2

@@ -1,0 +1,11 @@
+from textkit.numbers import clamp, parse_int_list
+
+
+def test_parse_int_list():
+    assert parse_int_list("1, 2, 3") == [1, 2, 3]
+    assert parse_int_list("4,,5") == [4, 5]
+
+
+def test_clamp():
+    assert clamp(5, 0, 3) == 3
+    assert clamp(-1, 0, 3) == 0

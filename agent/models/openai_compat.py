@@ -1,0 +1,319 @@
+"""Client for any OpenAI-compatible chat server (vLLM, llama.cpp, ScriptedServer).
+
+Retries are left to the openai SDK, which backs off exponentially on
+connection errors, timeouts, 408/409/429 and 5xx answers.  Everything that
+still fails is turned into a :class:`~agent.models.base.ModelError` whose
+message names the server and says what went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from agent.models.base import ModelError, Reply, estimate_prompt_tokens, estimate_tokens
+from agent.models.profiles import DEFAULT_PROFILE, Profile, get_profile
+
+__all__ = ["OpenAIModelConfig", "OpenAICompatModel"]
+
+
+class OpenAIModelConfig(BaseModel):
+    """An OpenAI-compatible chat server (vLLM, llama.cpp server, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["openai"] = Field("openai", description="Selects the OpenAI-compatible HTTP backend.")
+    base_url: str = Field(
+        "http://127.0.0.1:8000/v1",
+        description="Base URL of the server's OpenAI API, including the /v1 suffix.",
+    )
+    model: str = Field(
+        "",
+        description="Model id to request; empty means the first id the server lists on /v1/models.",
+    )
+    api_key: SecretStr = Field(
+        SecretStr("EMPTY"),
+        description="API key sent as a bearer token; local servers accept anything. Set it from the environment.",
+    )
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy, reproducible).")
+    max_tokens: int = Field(1024, gt=0, description="Maximum tokens generated per completion.")
+    timeout: float = Field(300.0, gt=0, description="Seconds to wait for one HTTP answer before giving up.")
+    max_retries: int = Field(
+        3, ge=0, description="Retries (with exponential backoff, by the openai SDK) on connection errors, timeouts, 408/429/5xx."
+    )
+    context_window: int | None = Field(
+        None,
+        gt=0,
+        description="Tokens per request; None asks the server (/v1/models) and falls back to the profile's window.",
+    )
+    profile: str = Field(
+        DEFAULT_PROFILE,
+        description="Serving profile (agent.models.profiles) giving the fallback context window and template quirks.",
+    )
+
+    def build(self) -> "OpenAICompatModel":
+        """Create the client (no network traffic until the first call)."""
+        return OpenAICompatModel(self)
+
+
+def _truncate(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost useful description of a connection error (e.g. "[Errno 111] Connection refused")."""
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    text = str(seen) or type(seen).__name__
+    return text
+
+
+def _fold_system_messages(messages: list[dict]) -> list[dict]:
+    """Merge system messages into the first user message, for templates without a system role."""
+    system = [m.get("content") or "" for m in messages if m.get("role") == "system"]
+    rest = [dict(m) for m in messages if m.get("role") != "system"]
+    if not system:
+        return rest
+    prefix = "\n\n".join(system)
+    for message in rest:
+        if message.get("role") == "user":
+            message["content"] = f"{prefix}\n\n{message.get('content') or ''}"
+            return rest
+    return [{"role": "user", "content": prefix}, *rest]
+
+
+class OpenAICompatModel:
+    """A :class:`~agent.models.base.Model` backed by an OpenAI-compatible server."""
+
+    def __init__(self, config: OpenAIModelConfig):
+        from openai import OpenAI  # imported lazily: keeps `import agent.models` light
+
+        self.config = config
+        self.base_url = config.base_url.rstrip("/")
+        self.profile: Profile = get_profile(config.profile)
+        self.name = config.model or self.profile.served_model_name
+        self._model_id: str | None = config.model or None
+        self._context_window: int | None = None
+        self._context_source: str | None = None
+        self._served: list[dict] | None = None
+        self._lock = threading.Lock()
+        self.client = OpenAI(
+            base_url=self.base_url,
+            api_key=config.api_key.get_secret_value() or "EMPTY",
+            timeout=config.timeout,
+            max_retries=config.max_retries,
+        )
+
+    # -- error handling ---------------------------------------------------------------------
+
+    def _error(self, exc: BaseException, what: str) -> ModelError:
+        import openai
+
+        where = f"model server at {self.base_url}"
+        retries = self.config.max_retries
+        after = f" (after {retries} {'retry' if retries == 1 else 'retries'})" if retries else ""
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelError(f"{where} did not answer {what} within {self.config.timeout:g} s{after}")
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelError(f"{where} is not reachable{after}: {_root_cause(exc)}")
+        if isinstance(exc, openai.APIStatusError):
+            body = exc.response.text if exc.response is not None else str(exc)
+            status = exc.status_code
+            hint = ""
+            if status == 404:
+                hint = f" (is model {self._model_id or self.name!r} served there? see /v1/models)"
+            elif status in (401, 403):
+                hint = " (check the API key)"
+            elif status == 400 and "context" in body.lower():
+                hint = f" (prompt too long for the context window of {self._context_window or 'the server'} tokens?)"
+            retried = after if (status >= 500 or status in (408, 409, 429)) else ""
+            return ModelError(f"{where} answered HTTP {status}{retried} to {what}{hint}: {_truncate(body)}")
+        if isinstance(exc, openai.APIResponseValidationError):
+            return ModelError(f"{where} returned an invalid response to {what}: {_truncate(exc.body or exc.message)}")
+        if isinstance(exc, (ValueError, json.JSONDecodeError)):
+            return ModelError(f"{where} returned an invalid response to {what}: not JSON ({exc})")
+        if isinstance(exc, openai.OpenAIError):
+            return ModelError(f"{where} failed on {what}: {exc}")
+        return ModelError(f"{where} returned an invalid response to {what}: {type(exc).__name__}: {exc}")
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        import openai
+
+        try:
+            return fn(*args, **kwargs)
+        except (openai.OpenAIError, ValueError) as exc:
+            raise self._error(exc, what) from exc
+
+    # -- /v1/models -------------------------------------------------------------------------
+
+    def served_models(self) -> list[dict]:
+        """The entries of GET /v1/models, as dicts including server-specific extra fields."""
+        if self._served is None:
+            page = self._call("GET /models", self.client.models.list)
+            data = getattr(page, "data", None)
+            if not isinstance(data, list):
+                raise ModelError(
+                    f"model server at {self.base_url} returned an invalid response to GET /models: "
+                    f"{_truncate(repr(page))}"
+                )
+            entries = []
+            for item in data:
+                entries.append(item.model_dump() if hasattr(item, "model_dump") else dict(item))
+            self._served = entries
+        return self._served
+
+    def model_id(self) -> str:
+        """The model id sent with each request: the configured one, else the first served id."""
+        if self._model_id is None:
+            with self._lock:
+                if self._model_id is None:
+                    served = self.served_models()
+                    if not served or not served[0].get("id"):
+                        raise ModelError(f"model server at {self.base_url} serves no models (GET /models is empty)")
+                    self._model_id = str(served[0]["id"])
+                    self.name = self._model_id
+        return self._model_id
+
+    @staticmethod
+    def _window_from_entry(entry: dict) -> tuple[int | None, str | None]:
+        def as_int(value: Any) -> int | None:
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                return None
+            return number if number > 0 else None
+
+        meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+        for value, source in (
+            (entry.get("max_model_len"), "server (max_model_len)"),
+            (meta.get("n_ctx"), "server (meta.n_ctx)"),
+            (entry.get("n_ctx"), "server (n_ctx)"),
+        ):
+            if as_int(value):
+                return as_int(value), source
+        if as_int(meta.get("n_ctx_train")):
+            # n_ctx_train is what the model was trained for; the server may run a smaller -c.
+            return as_int(meta.get("n_ctx_train")), "server (meta.n_ctx_train)"
+        return None, None
+
+    def _resolve_context_window(self) -> tuple[int, str]:
+        if self.config.context_window:
+            return self.config.context_window, "config"
+        served = self.served_models()
+        wanted = self._model_id
+        entry = next((e for e in served if e.get("id") == wanted), served[0] if served else {})
+        window, source = self._window_from_entry(entry)
+        if window and source == "server (meta.n_ctx_train)" and window > self.profile.context_window:
+            return self.profile.context_window, f"profile {self.profile.name} (server reports n_ctx_train={window} only)"
+        if window:
+            return window, source  # type: ignore[return-value]
+        return self.profile.context_window, f"profile {self.profile.name}"
+
+    def context_window(self) -> int:
+        """Tokens per request: config value, else what the server reports, else the profile (cached)."""
+        if self._context_window is None:
+            window, source = self._resolve_context_window()
+            self._context_window, self._context_source = window, source
+        return self._context_window
+
+    # -- completions ------------------------------------------------------------------------
+
+    def complete(self, messages: list[dict]) -> Reply:
+        """Send one chat completion request and return the reply with token usage."""
+        model = self.model_id()
+        if not self.profile.supports_system_role:
+            messages = _fold_system_messages(messages)
+        started = time.monotonic()
+        response = self._call(
+            "POST /chat/completions",
+            self.client.chat.completions.create,
+            model=model,
+            messages=messages,
+            temperature=self.config.temperature,
+            max_tokens=self.config.max_tokens,
+        )
+        seconds = time.monotonic() - started
+        content = self._content(response)
+        usage = getattr(response, "usage", None)
+        prompt_tokens = getattr(usage, "prompt_tokens", None)
+        completion_tokens = getattr(usage, "completion_tokens", None)
+        if not isinstance(prompt_tokens, int):
+            prompt_tokens = estimate_prompt_tokens(messages)
+        if not isinstance(completion_tokens, int):
+            completion_tokens = estimate_tokens(content)
+        return Reply(
+            content=content,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            model=str(getattr(response, "model", None) or model),
+            seconds=seconds,
+        )
+
+    def _content(self, response: Any) -> str:
+        bad = f"model server at {self.base_url} returned an invalid response to POST /chat/completions"
+        if isinstance(response, (str, bytes)):
+            raise ModelError(f"{bad}: not JSON: {_truncate(response if isinstance(response, str) else response.decode('utf-8', 'replace'))}")
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise ModelError(f"{bad}: no choices in {_truncate(self._dump(response))}")
+        message = getattr(choices[0], "message", None)
+        if message is None:
+            raise ModelError(f"{bad}: first choice has no message: {_truncate(self._dump(response))}")
+        content = getattr(message, "content", None)
+        if content is None:
+            return ""
+        if not isinstance(content, str):
+            raise ModelError(f"{bad}: message content is {type(content).__name__}, not text")
+        return content
+
+    @staticmethod
+    def _dump(response: Any) -> str:
+        try:
+            return json.dumps(response.model_dump(), default=str)
+        except Exception:
+            return repr(response)
+
+    # -- diagnostics ------------------------------------------------------------------------
+
+    def check(self, probe: bool = False) -> dict:
+        """Report for ``patchwright model check``; never raises for server problems.
+
+        Keys: base_url, reachable, models (served ids), model (id used), context_window,
+        context_window_source, profile, error (None when fine) and, with ``probe=True``,
+        a tiny completion's ``probe_seconds``/``probe_reply``.
+        """
+        report: dict[str, Any] = {
+            "base_url": self.base_url,
+            "reachable": False,
+            "models": [],
+            "model": self._model_id,
+            "context_window": None,
+            "context_window_source": None,
+            "profile": self.profile.name,
+            "error": None,
+        }
+        try:
+            served = self.served_models()
+            report["reachable"] = True
+            report["models"] = [str(e.get("id")) for e in served]
+            report["model"] = self.model_id()
+            report["context_window"] = self.context_window()
+            report["context_window_source"] = self._context_source
+            if self.config.model and self.config.model not in report["models"]:
+                report["error"] = (
+                    f"model server at {self.base_url} does not list model {self.config.model!r}; "
+                    f"it serves {report['models']}"
+                )
+            if probe:
+                reply = self.complete([{"role": "user", "content": "Reply with the single word: ok"}])
+                report["probe_seconds"] = round(reply.seconds, 3)
+                report["probe_reply"] = reply.content[:80]
+        except ModelError as exc:
+            report["error"] = str(exc)
+        return report

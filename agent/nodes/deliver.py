@@ -1,0 +1,24 @@
+"""Write the run's deliverables: patch.diff, the report and the test evidence."""
+from __future__ import annotations
+
+import json
+
+from agent.deps import Deps
+from agent.report import write_report
+
+
+def deliver(state: dict, deps: Deps) -> dict:
+    status = state.get("exit_status")
+    final = "fixed" if status == "fixed" else "unfixed"
+    patch = state.get("diff", "")
+    if patch:
+        (deps.run_dir / "patch.diff").write_text(patch, encoding="utf-8")
+    if state.get("evidence"):
+        evidence = {"tests_before": state.get("tests_before"), "tests_after": state.get("tests_after"), **state["evidence"]}
+        (deps.run_dir / "evidence.json").write_text(json.dumps(evidence, indent=2), encoding="utf-8")
+    reason = state.get("reason", "")
+    if final == "unfixed" and status != "fixed":
+        reason = f"gave up after {state.get('attempt', 0)} attempt(s); last: {reason}"
+    done = {**state, "exit_status": final, "reason": reason}
+    write_report(deps.run_dir, done, deps.trajectory)
+    return {"exit_status": final, "reason": reason}

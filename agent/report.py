@@ -1,0 +1,64 @@
+"""The run report, as JSON for programs and Markdown for people. Written at the end of every run,
+and when a run stops on an error, so there is always something to open."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agent.trajectory import Trajectory
+
+
+def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str | None = None) -> dict:
+    issue = state.get("issue") or {}
+    evidence = state.get("evidence") or {}
+    report = {
+        "run_id": state.get("run_id") or run_dir.name,
+        "status": "error" if error else state.get("exit_status", "unknown"),
+        "reason": error or state.get("reason", ""),
+        "issue": {k: issue.get(k) for k in ("id", "title", "source", "repo")},
+        "base_commit": state.get("base_commit"),
+        "attempts": [{k: v for k, v in a.items() if k != "diff"} for a in state.get("attempts", [])],
+        "patch_file": "patch.diff" if (run_dir / "patch.diff").exists() else None,
+        "files_changed": _files_changed(state.get("diff", "")),
+        "tests": {
+            "fail_to_pass": evidence.get("fail_to_pass", []),
+            "pass_to_fail": evidence.get("pass_to_fail", []),
+            "still_failing": evidence.get("still_failing", []),
+            "exit_code_after": state.get("test_exit_code"),
+        },
+        "localization": (state.get("locations") or {}).get("files", [])[:10],
+        "usage": trajectory.usage(),
+        "node_seconds": node_seconds(trajectory),
+    }
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (run_dir / "report.md").write_text(_markdown(report, state.get("diff", "")), encoding="utf-8")
+    return report
+
+
+def node_seconds(trajectory: Trajectory) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for event in trajectory.events("node"):
+        totals[event["node"]] = round(totals.get(event["node"], 0.0) + event["seconds"], 3)
+    return totals
+
+
+def _files_changed(diff: str) -> list[str]:
+    return [line[6:] for line in diff.splitlines() if line.startswith("+++ b/")]
+
+
+def _markdown(r: dict, diff: str) -> str:
+    lines = [f"# patchwright run {r['run_id']}", "", f"**Status:** {r['status']}: {r['reason']}", "",
+             f"**Issue:** {r['issue'].get('title') or r['issue'].get('id')} ({r['issue'].get('source')})",
+             f"**Base commit:** `{r['base_commit']}`", ""]
+    t = r["tests"]
+    lines += ["## Test evidence", ""]
+    lines += [f"- fails before, passes after: `{x}`" for x in t["fail_to_pass"]] or ["- no test went from failing to passing"]
+    lines += [f"- passed before, fails after: `{x}`" for x in t["pass_to_fail"]]
+    lines += [f"- still failing: `{x}`" for x in t["still_failing"]]
+    lines += ["", "## Attempts", ""] + [f"- {a['attempt']}: {a['outcome']}" for a in r["attempts"]]
+    u = r["usage"]
+    lines += ["", "## Usage", "", f"{u['calls']} model calls, {u['prompt_tokens']} prompt + {u['completion_tokens']} completion tokens", ""]
+    lines += ["## Time per node (s)", ""] + [f"- {k}: {v}" for k, v in r["node_seconds"].items()]
+    if diff:
+        lines += ["", "## Patch", "", "```diff", diff.rstrip(), "```"]
+    return "\n".join(lines) + "\n"

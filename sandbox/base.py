@@ -1,0 +1,46 @@
+"""The sandbox contract: what the agent needs from an isolated test runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+class SandboxError(Exception):
+    """The sandbox itself failed (daemon down, image build broke, ...).
+
+    Distinct from a failing test: the agent must not read this as evidence
+    about the patch, so the CLI stops with its own exit status instead.
+    """
+
+    exit_code = 4  # CLI exit status for infrastructure failures
+
+
+@dataclass
+class ExecResult:
+    exit_code: int | None  # None when killed for timeout
+    output: str  # combined stdout+stderr (decoded utf-8, errors="replace")
+    timed_out: bool = False
+    oom_killed: bool = False
+    duration: float = 0.0
+    junit_xml: str | None = None  # JUnit XML written by the command, if any
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    def prepare(self, repo_dir: Path, install: list[str]) -> str:
+        """Build (or reuse from cache) an environment image; return its tag."""
+        ...
+
+    def run(
+        self,
+        env: str,
+        repo_dir: Path,
+        command: str,
+        *,
+        timeout: float | None = None,
+        junit_path: str | None = "/tmp/junit.xml",
+    ) -> ExecResult:
+        """Run `command` offline against the current contents of `repo_dir`."""
+        ...

@@ -1,0 +1,207 @@
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tools.edits import (EditBlock, apply_blocks, apply_diff, check_applies, diff_worktree,
+                         feedback, parse_blocks, reset_worktree)
+from tools.errors import PatchApplyError
+
+SOURCE = '''\
+def greet(name):
+    """Say hello."""
+    message = "hello " + name
+    return message
+
+
+class Greeter:
+    def __init__(self, loud):
+        self.loud = loud
+
+    def run(self, name):
+        text = greet(name)
+        if self.loud:
+            text = text.upper()
+        return text
+'''
+
+
+@pytest.fixture
+def repo(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "greet.py").write_text(SOURCE)
+    return tmp_path
+
+
+def _block(path, search, replace):
+    return f"{path}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+def test_parse_plain_fenced_and_backticked_filenames():
+    text = ("Here is the fix.\n\n"
+            + _block("pkg/a.py", "x = 1\n", "x = 2\n")
+            + "\n```python\n" + _block("pkg/b.py", "y\n", "z\n") + "```\n"
+            + "\n`pkg/c.py`\n```python\n<<<<<<< SEARCH\nold\n=======\nnew\n>>>>>>> REPLACE\n```\n"
+            + "\n```\n<<<<<<< SEARCH\nmore old\n=======\nmore new\n>>>>>>> REPLACE\n```\n")
+    blocks = parse_blocks(text)
+    assert blocks == [
+        EditBlock("pkg/a.py", "x = 1\n", "x = 2\n"),
+        EditBlock("pkg/b.py", "y\n", "z\n"),
+        EditBlock("pkg/c.py", "old\n", "new\n"),
+        EditBlock("pkg/c.py", "more old\n", "more new\n"),  # no filename: reuses the last one
+    ]
+
+
+def test_parse_empty_search_and_errors():
+    [block] = parse_blocks(_block("new.py", "", "print(1)\n"))
+    assert block == EditBlock("new.py", "", "print(1)\n")
+    with pytest.raises(PatchApplyError, match="no SEARCH/REPLACE blocks found"):
+        parse_blocks("I think the bug is in greet().")
+    with pytest.raises(PatchApplyError, match="REPLACE"):
+        parse_blocks("a.py\n<<<<<<< SEARCH\nx\n=======\ny\n")
+    with pytest.raises(PatchApplyError, match="file path"):
+        parse_blocks("<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n")
+
+
+# -- applying --------------------------------------------------------------------------------
+
+def test_exact_apply(repo):
+    blocks = parse_blocks(_block("pkg/greet.py", '    message = "hello " + name\n',
+                                 '    message = f"hello {name}!"\n'))
+    result = apply_blocks(repo, blocks)
+    assert result.failures == [] and result.applied == blocks
+    assert (repo / "pkg/greet.py").read_text() == SOURCE.replace(
+        '"hello " + name', 'f"hello {name}!"')
+
+
+def test_whitespace_insensitive_apply_reindents_replacement(repo):
+    # the model dropped the method's indentation entirely
+    search = "def run(self, name):\n    text = greet(name)\n"
+    replace = "def run(self, name):\n    text = greet(name.strip())\n    # stripped\n"
+    result = apply_blocks(repo, [EditBlock("pkg/greet.py", search, replace)])
+    assert result.failures == []
+    new = (repo / "pkg/greet.py").read_text()
+    assert ("    def run(self, name):\n        text = greet(name.strip())\n        # stripped\n"
+            "        if self.loud:\n") in new
+
+
+def test_whitespace_insensitive_apply_dedents(repo):
+    search = "        def __init__(self, loud):\n            self.loud = loud\n"
+    replace = "        def __init__(self, loud=False):\n            self.loud = loud\n"
+    assert apply_blocks(repo, [EditBlock("pkg/greet.py", search, replace)]).failures == []
+    assert "    def __init__(self, loud=False):\n        self.loud = loud\n" in \
+        (repo / "pkg/greet.py").read_text()
+
+
+def test_non_matching_block_reports_closest_lines(repo):
+    block = EditBlock("pkg/greet.py", "        if self.loud:\n            text = text.lower()\n",
+                      "        pass\n")
+    result = apply_blocks(repo, [block])
+    assert result.applied == []
+    [failure] = result.failures
+    assert "pkg/greet.py" in failure.reason
+    assert "   13 |         if self.loud:" in failure.closest
+    assert "   14 |             text = text.upper()" in failure.closest
+    text = feedback(result.failures)
+    assert "pkg/greet.py" in text and "text.lower()" in text
+    assert "   14 |             text = text.upper()" in text
+    assert "must match exactly" in text
+    assert (repo / "pkg/greet.py").read_text() == SOURCE  # nothing was changed
+
+
+def test_ambiguous_search_is_refused(repo):
+    (repo / "dup.py").write_text("x = 1\ny = 2\nx = 1\n")
+    result = apply_blocks(repo, [EditBlock("dup.py", "x = 1\n", "x = 3\n")])
+    assert "2 places" in result.failures[0].reason
+    assert (repo / "dup.py").read_text() == "x = 1\ny = 2\nx = 1\n"
+
+
+def test_missing_file_names_it_and_suggests(repo):
+    result = apply_blocks(repo, [EditBlock("pkg/greeter.py", "x\n", "y\n")])
+    [failure] = result.failures
+    assert "file not found: pkg/greeter.py" in failure.reason
+    assert "pkg/greet.py" in failure.reason
+    assert "pkg/greeter.py" in feedback(result.failures)
+
+
+def test_empty_search_creates_new_file_and_later_blocks_see_it(repo):
+    blocks = [EditBlock("pkg/sub/new.py", "", "A = 1\n"),
+              EditBlock("pkg/sub/new.py", "A = 1\n", "A = 2\n")]
+    result = apply_blocks(repo, blocks)
+    assert result.failures == [] and len(result.applied) == 2
+    assert (repo / "pkg/sub/new.py").read_text() == "A = 2\n"
+
+
+@pytest.mark.parametrize("path", ["../evil.py", "/etc/passwd", "pkg/../../evil.py", ".git/config"])
+def test_path_outside_repo_is_refused(repo, path):
+    result = apply_blocks(repo, [EditBlock(path, "", "pwned\n")])
+    assert result.applied == [] and "refused" in result.failures[0].reason
+    assert not (repo.parent / "evil.py").exists()
+
+
+def test_crlf_and_missing_final_newline_preserved(repo):
+    (repo / "win.py").write_bytes(b"a = 1\r\nb = 2")
+    result = apply_blocks(repo, [EditBlock("win.py", "b = 2\n", "b = 3\n")])
+    assert result.failures == []
+    assert (repo / "win.py").read_bytes() == b"a = 1\r\nb = 3"
+
+
+# -- git diffs -------------------------------------------------------------------------------
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+                           "-c", "commit.gpgsign=false", "-C", str(root), *args],
+                          check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def git_repo(repo):
+    (repo / ".gitignore").write_text(".venv/\n")
+    (repo / "old.py").write_text("gone = True\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    return repo
+
+
+def test_diff_roundtrip_onto_clean_copy(git_repo, tmp_path_factory):
+    clean = tmp_path_factory.mktemp("clean") / "copy"
+    shutil.copytree(git_repo, clean)  # a clean copy of HEAD, taken before any edits
+
+    apply_blocks(git_repo, [EditBlock("pkg/greet.py", "    return message\n", "    return message + '!'\n"),
+                            EditBlock("pkg/added.py", "", "NEW = 1\n")])
+    (git_repo / "old.py").unlink()
+    (git_repo / ".venv").mkdir()
+    (git_repo / ".venv" / "junk.py").write_text("ignored\n")
+    index_before = _git(git_repo, "diff", "--cached", "--name-only")
+
+    diff = diff_worktree(git_repo)
+    assert "diff --git a/pkg/added.py b/pkg/added.py" in diff and "new file mode" in diff
+    assert "deleted file mode" in diff and "+    return message + '!'" in diff
+    assert ".venv" not in diff
+    assert _git(git_repo, "diff", "--cached", "--name-only") == index_before  # index untouched
+
+    check_applies(git_repo, diff)  # checked against HEAD even though the worktree is dirty
+    check_applies(clean, diff)
+    apply_diff(clean, diff)
+    assert (clean / "pkg/added.py").read_text() == "NEW = 1\n"
+    assert not (clean / "old.py").exists()
+    assert (clean / "pkg/greet.py").read_text() == (git_repo / "pkg/greet.py").read_text()
+
+    reset_worktree(git_repo)
+    assert diff_worktree(git_repo) == ""
+    assert not (git_repo / "pkg/added.py").exists() and (git_repo / "old.py").exists()
+    assert (git_repo / ".venv" / "junk.py").exists()  # ignored files survive a reset
+
+
+def test_check_applies_rejects_stale_diff(git_repo):
+    apply_blocks(git_repo, [EditBlock("pkg/greet.py", "    return message\n", "    return None\n")])
+    diff = diff_worktree(git_repo)
+    _git(git_repo, "commit", "-q", "-am", "someone else changed it")
+    with pytest.raises(PatchApplyError, match="patch does not apply|while searching"):
+        check_applies(git_repo, diff)
+    with pytest.raises(PatchApplyError, match="empty"):
+        check_applies(git_repo, "")

@@ -1,0 +1,186 @@
+from pathlib import Path
+
+import pytest
+
+from tools.index import build_index
+from tools.localize import localize, render_context, tokenize
+
+REPO = {
+    "pkg/__init__.py": "",
+    "pkg/parser.py": '''\
+"""Parse documents: the parser reads values, headers and parameters."""
+
+
+class Parser:
+    """Parser for header values and parameter lists."""
+
+    def parse(self, text):
+        """Parse a header value and its parameters."""
+        values = [v.strip() for v in text.split(",")]
+        return [self.parse_value(v) for v in values]
+
+    def parse_value(self, value):
+        """Parse one value; values may carry parameters."""
+        return value.lower()
+''',
+    "pkg/http.py": '''\
+"""HTTP helpers."""
+
+
+def parse_header(line):
+    """Split a Content-Type header into the media type and a dict of params."""
+    media, _, rest = line.partition(";")
+    params = {}
+    for item in rest.split(";"):
+        if "=" in item:
+            key, val = item.split("=", 1)
+            params[key.strip()] = val
+    return media.strip(), params
+
+
+class HTTPResponse:
+    def __init__(self, headers):
+        self.headers = headers
+
+    def content_type(self):
+        return parse_header(self.headers["Content-Type"])
+''',
+    "pkg/utils.py": '''\
+"""Small helpers."""
+
+
+def slugify(text):
+    return "-".join(text.lower().split())
+
+
+def coerce_value(raw, kind):
+    """Turn a raw string into the requested kind."""
+    if kind == "int":
+        return int(raw)
+    if kind == "bool":
+        return raw in ("1", "true")
+    return raw
+''',
+    "pkg/cli.py": '''\
+from pkg.parser import Parser
+from pkg.utils import coerce_value
+
+
+def main(argv):
+    values = Parser().parse(argv[0])
+    kind = argv[1]
+    return [coerce_value(v, kind) for v in values]
+''',
+    "tests/test_http.py": '''\
+from pkg.http import parse_header
+
+
+def test_parse_header():
+    assert parse_header("text/html; charset=utf-8")[0] == "text/html"
+
+
+def test_parse_header_params():
+    assert parse_header("a; b=c")[1] == {"b": "c"}
+    assert parse_header("a")[1] == {}
+''',
+}
+
+TRACEBACK_ISSUE = '''\
+Parsing a header value with parameters crashes
+
+When I run the parser on a header value with a float parameter, parsing the values fails:
+
+Traceback (most recent call last):
+  File "/home/me/proj/pkg/cli.py", line 8, in main
+    return [coerce_value(v, kind) for v in values]
+  File "/home/me/proj/pkg/utils.py", line 11, in coerce_value
+    return int(raw)
+ValueError: invalid literal for int() with base 10: '1.5'
+'''
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    root: Path = tmp_path_factory.mktemp("repo")
+    for rel, text in REPO.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return build_index(root)
+
+
+def test_tokenizer_splits_code_identifiers():
+    toks = tokenize("HTTPResponse.content_type in pkg/http.py")
+    assert {"httpresponse", "http", "response", "content_type", "content", "type", "pkg"} <= set(toks)
+    assert "py" not in toks and "in" not in toks
+
+
+def test_traceback_frame_ranks_first(index):
+    loc = localize(index, TRACEBACK_ISSUE)
+    # the prose is all about the parser; the innermost frame must still win
+    assert loc.files[0][0] == "pkg/utils.py"
+    top = loc.symbols[0][0]
+    assert (top.path, top.qualname) == ("pkg/utils.py", "coerce_value")
+    assert "pkg/cli.py" in [f for f, _ in loc.files[:3]]
+
+
+def test_prose_only_issue_favours_parser(index):
+    loc = localize(index, "Parsing a header value with parameters returns the wrong values")
+    assert loc.files[0][0] == "pkg/parser.py"
+
+
+def test_named_function_ranks_its_file_above_tests(index):
+    loc = localize(index, "`parse_header` drops the charset when there are spaces around '='")
+    files = [f for f, _ in loc.files]
+    assert files[0] == "pkg/http.py"
+    assert files.index("tests/test_http.py") > 0
+    assert loc.symbols[0][0].qualname == "parse_header"
+
+
+def test_test_file_named_in_issue_is_not_penalised(index):
+    loc = localize(index, "tests/test_http.py::test_parse_header_params is flaky")
+    assert loc.files[0][0] == "tests/test_http.py"
+
+
+def test_limits_and_determinism(index):
+    a = localize(index, TRACEBACK_ISSUE, top_files=2, top_symbols=3)
+    b = localize(index, TRACEBACK_ISSUE, top_files=2, top_symbols=3)
+    assert len(a.files) == 2 and len(a.symbols) == 3
+    assert a == b
+    assert [s for _, s in a.files] == sorted((s for _, s in a.files), reverse=True)
+
+
+def test_query_matching_nothing(index):
+    loc = localize(index, "zzzz qqqq")
+    assert loc.files == [] and loc.symbols == []
+    assert render_context(index, loc, 1000) == ""
+
+
+@pytest.mark.parametrize("budget", [0, 10, 60, 150, 400, 5000])
+def test_render_context_respects_budget(index, budget):
+    loc = localize(index, TRACEBACK_ISSUE)
+    text = render_context(index, loc, budget)
+    assert len(text) // 3 <= budget
+    words = render_context(index, loc, budget, count_tokens=lambda s: len(s.split()))
+    assert len(words.split()) <= budget
+
+
+def test_render_context_best_first_with_line_numbers(index):
+    loc = localize(index, TRACEBACK_ISSUE)
+    text = render_context(index, loc, 5000)
+    assert text.startswith("## pkg/utils.py")
+    assert "   11 |         return int(raw)" in text
+    # with a tight budget the best file still comes first, as a snippet around the symbol
+    small = render_context(index, loc, 60)
+    assert small.startswith("## pkg/utils.py") and "coerce_value" in small
+
+
+def test_render_context_shows_symbols_of_big_files(index, monkeypatch):
+    import tools.localize.bm25 as bm25
+
+    monkeypatch.setattr(bm25, "SMALL_FILE_LINES", 3)  # every fixture file counts as big
+    loc = localize(index, TRACEBACK_ISSUE)
+    text = render_context(index, loc, 5000)
+    section = text.split("## ")[1]
+    assert section.startswith("pkg/utils.py")
+    assert "def coerce_value(raw, kind):" in section
+    assert "def slugify" not in section  # only the ranked symbol, not the whole file

@@ -1,0 +1,276 @@
+"""Aider-style SEARCH/REPLACE blocks: parse them from model output and apply them to files.
+
+Models copy code imperfectly, so a block that does not match exactly is retried ignoring
+per-line leading/trailing whitespace; when that fails too the model gets the closest real lines
+back so its next attempt can copy them.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.errors import PatchApplyError
+
+_HEAD = re.compile(r"^<{5,9} SEARCH\s*$")
+_DIVIDER = re.compile(r"^={5,9}\s*$")
+_UPDATED = re.compile(r"^>{5,9} REPLACE\s*$")
+_FENCE = "```"
+_NOT_SOURCE = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
+
+
+@dataclass
+class EditBlock:
+    path: str
+    search: str
+    replace: str
+
+
+@dataclass
+class BlockFailure:
+    block: EditBlock
+    reason: str
+    closest: str
+
+
+@dataclass
+class ApplyResult:
+    applied: list[EditBlock]
+    failures: list[BlockFailure]
+
+
+def parse_blocks(text: str) -> list[EditBlock]:
+    lines = text.splitlines(keepends=True)
+    blocks: list[EditBlock] = []
+    current: str | None = None  # aider reuses the previous filename when a block omits it
+    i = 0
+    while i < len(lines):
+        if not _HEAD.match(lines[i].rstrip("\r\n")):
+            i += 1
+            continue
+        path = _find_filename(lines[max(0, i - 3):i]) or current
+        if not path:
+            raise PatchApplyError(
+                f"SEARCH/REPLACE block at line {i + 1} has no file path: put the path alone on "
+                "the line before <<<<<<< SEARCH")
+        search, i = _collect(lines, i + 1, _DIVIDER, "=======")
+        replace, i = _collect(lines, i + 1, _UPDATED, ">>>>>>> REPLACE")
+        blocks.append(EditBlock(path=path, search="".join(search), replace="".join(replace)))
+        current = path
+        i += 1
+    if not blocks:
+        raise PatchApplyError(
+            "no SEARCH/REPLACE blocks found: write each edit as the file path on its own line, "
+            "then <<<<<<< SEARCH, the exact old lines, =======, the new lines, >>>>>>> REPLACE")
+    return blocks
+
+
+def _collect(lines: list[str], i: int, end: re.Pattern, marker: str) -> tuple[list[str], int]:
+    start = i
+    while i < len(lines) and not end.match(lines[i].rstrip("\r\n")):
+        if _HEAD.match(lines[i].rstrip("\r\n")):
+            break
+        i += 1
+    if i >= len(lines) or not end.match(lines[i].rstrip("\r\n")):
+        raise PatchApplyError(f"SEARCH/REPLACE block starting near line {start} is missing "
+                              f"its {marker} line")
+    return lines[start:i], i
+
+
+def _find_filename(before: list[str]) -> str | None:
+    """Look back up to 3 lines, past fence openers like ```python, for the path (as aider does)."""
+    for line in reversed(before):
+        line = line.strip()
+        name = _strip_filename(line)
+        if name:
+            return name
+        if not line.startswith(_FENCE):
+            return None
+    return None
+
+
+def _strip_filename(line: str) -> str | None:
+    if not line or line == "...":
+        return None
+    if line.startswith(_FENCE):
+        rest = line[len(_FENCE):].strip()
+        return rest if rest and ("." in rest or "/" in rest) and " " not in rest else None
+    name = line.rstrip(":").lstrip("#").strip().strip("`").strip("*").strip()
+    return name if name and " " not in name else None
+
+
+def apply_blocks(root: Path, blocks: list[EditBlock]) -> ApplyResult:
+    root = Path(root).resolve()
+    result = ApplyResult(applied=[], failures=[])
+    for block in blocks:
+        reason, closest = _apply_one(root, block)
+        if reason is None:
+            result.applied.append(block)
+        else:
+            result.failures.append(BlockFailure(block=block, reason=reason, closest=closest))
+    return result
+
+
+def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
+    rel = block.path.replace("\\", "/")
+    target = (root / rel).resolve()
+    if Path(rel).is_absolute() or ".." in rel.split("/") or not target.is_relative_to(root) \
+            or ".git" in rel.split("/"):
+        return (f"refused: {block.path} is outside the repository (or inside .git); "
+                "use a path relative to the repository root"), ""
+    if not target.exists():
+        if block.search.strip():
+            near = difflib.get_close_matches(rel, _repo_files(root), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            return f"file not found: {block.path}{hint}", ""
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.replace, encoding="utf-8")
+        except OSError as exc:
+            return f"cannot create {block.path}: {exc}", ""
+        return None, ""
+    try:
+        raw = target.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot edit {block.path}: {exc}", ""
+    crlf = "\r\n" in raw
+    content = raw.replace("\r\n", "\n")
+    search, replace = block.search.replace("\r\n", "\n"), block.replace.replace("\r\n", "\n")
+    if not search.strip():
+        new = content + ("" if not content or content.endswith("\n") else "\n") + replace
+    else:
+        new, reason = _replace(content, search, replace)
+        if new is None:
+            closest = _closest(content, search)
+            if replace.strip() and replace.strip("\n") in content:
+                reason += " (note: the REPLACE text is already in the file; this edit may already be applied)"
+            return f"{reason} in {block.path}", closest
+    target.write_bytes((new.replace("\n", "\r\n") if crlf else new).encode("utf-8"))
+    return None, ""
+
+
+def _replace(content: str, search: str, replace: str) -> tuple[str | None, str]:
+    lines = content.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"  # compare whole lines even when the file lacks a final newline
+    want = _as_lines(search)
+    rep = _as_lines(replace)
+    exact = [i for i in range(len(lines) - len(want) + 1) if lines[i:i + len(want)] == want]
+    if len(exact) == 1:
+        return _splice(content, lines, exact[0], len(want), rep), ""
+    if len(exact) > 1:
+        return None, _ambiguous(exact)
+    # Leading/trailing blank lines in SEARCH are a common copying slip; don't let them block a match.
+    while want and not want[0].strip():
+        want.pop(0)
+    while want and not want[-1].strip():
+        want.pop()
+    key = [w.strip() for w in want]
+    loose = [i for i in range(len(lines) - len(want) + 1)
+             if [ln.strip() for ln in lines[i:i + len(want)]] == key]
+    if len(loose) > 1:
+        return None, _ambiguous(loose)
+    if not loose:
+        return None, "SEARCH block does not match"
+    i = loose[0]
+    return _splice(content, lines, i, len(want), _reindent(rep, want, lines[i:i + len(want)])), ""
+
+
+def _ambiguous(starts: list[int]) -> str:
+    where = ", ".join(str(i + 1) for i in starts[:5])
+    return f"SEARCH block matches {len(starts)} places (lines {where}); add surrounding lines so it is unique"
+
+
+def _as_lines(text: str) -> list[str]:
+    return [ln if ln.endswith("\n") else ln + "\n" for ln in text.splitlines(keepends=True)]
+
+
+def _splice(content: str, lines: list[str], i: int, n: int, rep: list[str]) -> str:
+    out = "".join(lines[:i] + rep + lines[i + n:])
+    # `lines` got a final newline added for matching; don't leave it behind in the file.
+    return out[:-1] if content and not content.endswith("\n") and out.endswith("\n") else out
+
+
+def _indent(line: str) -> str:
+    return line[:len(line) - len(line.lstrip())]
+
+
+def _reindent(rep: list[str], want: list[str], real: list[str]) -> list[str]:
+    """Shift REPLACE by how much SEARCH's first line was mis-indented against the file."""
+    first = next((k for k, w in enumerate(want) if w.strip()), None)
+    if first is None:
+        return rep
+    have, wrote = _indent(real[first]), _indent(want[first])
+    if have.startswith(wrote):
+        extra = have[len(wrote):]
+        return [extra + ln if ln.strip() else ln for ln in rep]
+    if wrote.startswith(have):
+        cut, out = wrote[len(have):], []
+        for ln in rep:
+            if ln.startswith(cut) or not ln.strip():
+                out.append(ln[len(cut):] if ln.startswith(cut) else ln)
+            else:  # shallower than the shift itself: flush left rather than guess
+                out.append(ln.lstrip(" \t"))
+        return out
+    return rep
+
+
+def _closest(content: str, search: str, context: int = 2) -> str:
+    """The window of real lines most like SEARCH, numbered, like aider's "did you mean"."""
+    lines = content.splitlines()
+    want = [w for w in search.splitlines()]
+    if not lines or not want:
+        return ""
+    size = min(len(want), len(lines))
+    target = "\n".join(w.strip() for w in want)
+    best, best_i = -1.0, 0
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(target)
+    for i in range(len(lines) - size + 1):
+        matcher.set_seq1("\n".join(ln.strip() for ln in lines[i:i + size]))
+        if matcher.real_quick_ratio() <= best or matcher.quick_ratio() <= best:
+            continue
+        ratio = matcher.ratio()
+        if ratio > best:
+            best, best_i = ratio, i
+    lo, hi = max(0, best_i - context), min(len(lines), best_i + size + context)
+    return "\n".join(f"{n + 1:>5} | {lines[n]}" for n in range(lo, hi))
+
+
+def _repo_files(root: Path, limit: int = 20000) -> list[str]:
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _NOT_SOURCE)
+        rel = Path(dirpath).relative_to(root)
+        found.extend((rel / f).as_posix() for f in sorted(filenames))
+        if len(found) > limit:
+            break
+    return found
+
+
+def feedback(failures: list[BlockFailure], applied: int | None = None) -> str:
+    if not failures:
+        return ""
+    n = len(failures)
+    out = [f"# {n} SEARCH/REPLACE block{'s' if n > 1 else ''} failed to apply!\n"]
+    for k, f in enumerate(failures, 1):
+        b = f.block
+        out.append(f"## Block {k}: {f.reason}\n")
+        out.append(f"{b.path}\n<<<<<<< SEARCH\n{_nl(b.search)}=======\n{_nl(b.replace)}>>>>>>> REPLACE\n")
+        if f.closest:
+            out.append(f"Did you mean to match some of these actual lines from {b.path}? "
+                       "(the numbers and '|' are not part of the file)\n")
+            out.append(f"```\n{f.closest}\n```\n")
+    out.append("The SEARCH section must match exactly an existing block of lines in the file, "
+               "including all whitespace, comments, indentation and docstrings. "
+               "Resend only the failed blocks, fixed.")
+    if applied:
+        out[-1] += (f" The other {applied} block{'s' if applied > 1 else ''} applied "
+                    "successfully; do not resend them.")
+    return "\n".join(out)
+
+
+def _nl(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"

@@ -1,0 +1,140 @@
+"""Per-test results from pytest runs, and the before/after evidence they give.
+
+The agent judges a patch by which tests changed state, so every result is
+keyed by pytest's nodeid ("tests/test_x.py::TestC::test_a[1]"): the same id
+whether it came from JUnit XML or from `pytest -rA` text.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+FAILING = {FAILED, ERROR}
+
+
+def _nodeid(classname: str, name: str, file: str | None) -> str:
+    """Undo pytest's junit mangling of a nodeid.
+
+    pytest writes classname = "<module path with / as .>.<Class>..." and
+    drops the `file` attribute under the default xunit2 family, so without
+    `file` the split between module and classes is guessed: class segments
+    are the trailing ones starting with an upper-case letter (pytest's
+    default `python_classes = Test*` makes that the common case).
+    """
+    if not classname:
+        # Collection errors: name is the dotted module ("tests.test_x").
+        if file:
+            return file
+        return name.replace(".", "/") + ".py" if "/" not in name and "::" not in name else name
+    parts = classname.split(".")
+    if file:
+        module = file[:-3] if file.endswith(".py") else file
+        dotted = module.replace("/", ".").split(".")
+        if parts[: len(dotted)] == dotted:
+            return "::".join([file, *parts[len(dotted) :], name])
+    split = len(parts)
+    while split > 1 and parts[split - 1][:1].isupper():
+        split -= 1
+    path = file or "/".join(parts[:split]) + ".py"
+    return "::".join([path, *parts[split:], name])
+
+
+def parse_junit(xml: str) -> dict[str, str]:
+    """Map each JUnit <testcase> to passed/failed/error/skipped."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return {}
+    results: dict[str, str] = {}
+    for case in root.iter("testcase"):
+        tags = {child.tag for child in case}
+        if "failure" in tags:
+            status = FAILED
+        elif "error" in tags:
+            status = ERROR
+        elif "skipped" in tags:  # pytest reports xfail this way too
+            status = SKIPPED
+        else:
+            status = PASSED
+        node = _nodeid(case.get("classname", ""), case.get("name", ""), case.get("file"))
+        # A test failing in call and erroring in teardown keeps "failed".
+        if results.get(node) in FAILING and status == ERROR:
+            continue
+        results[node] = status
+    return results
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SUMMARY = {
+    "PASSED": PASSED, "FAILED": FAILED, "ERROR": ERROR,
+    "SKIPPED": SKIPPED, "XFAIL": SKIPPED, "XPASS": PASSED,
+}
+# `-v` progress lines: "tests/x.py::test_a PASSED   [ 50%]"
+_VERBOSE = re.compile(r"^(\S+::\S.*?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
+
+
+def _summary_nodeid(rest: str) -> str:
+    """The nodeid at the start of "tests/x.py::test[a - b] - AssertionError"."""
+    first = rest.split()[0] if rest.split() else ""
+    if "[" in first and not first.endswith("]"):
+        # The parameter id contains spaces; it ends at the last "]" before
+        # pytest's " - message" separator.
+        end = rest.find("] - ")
+        if end >= 0:
+            return rest[: end + 1]
+        if rest.rstrip().endswith("]"):
+            return rest.rstrip()
+    return first
+
+
+def parse_pytest_output(log: str) -> dict[str, str]:
+    """Results from `pytest -rA` short summary lines (and `-v` lines if any)."""
+    results: dict[str, str] = {}
+    summary: dict[str, str] = {}
+    for raw in log.splitlines():
+        line = _ANSI.sub("", raw).strip()
+        word, _, rest = line.partition(" ")
+        if word in _SUMMARY and rest and not rest.startswith("["):
+            # "SKIPPED [1] tests/x.py:12: reason" names no test id: left out.
+            node = _summary_nodeid(rest)
+            if node:
+                summary[node] = _SUMMARY[word]
+            continue
+        match = _VERBOSE.match(line)
+        if match:
+            results[match.group(1)] = _SUMMARY[match.group(2)]
+    results.update(summary)  # the summary is the final word (teardown errors)
+    return results
+
+
+@dataclass
+class Evidence:
+    fail_to_pass: list[str] = field(default_factory=list)  # failing before, passing after
+    pass_to_fail: list[str] = field(default_factory=list)  # regressions
+    still_failing: list[str] = field(default_factory=list)  # failing after, not a regression
+    passed_after: list[str] = field(default_factory=list)  # every test passing after
+
+
+def compare(before: dict[str, str], after: dict[str, str]) -> Evidence:
+    ev = Evidence()
+    # A module that no longer imports shows up only as an error on the file's
+    # own id; the tests it used to contain must count as regressions.
+    broken = [node for node, status in after.items() if status == ERROR and "::" not in node]
+    for node, status in before.items():
+        if status == PASSED and node not in after:
+            if any(node.startswith(b + "::") for b in broken):
+                ev.pass_to_fail.append(node)
+    for node, status in after.items():
+        was = before.get(node)
+        if status == PASSED:
+            ev.passed_after.append(node)
+            if was in FAILING:
+                ev.fail_to_pass.append(node)
+        elif status in FAILING:
+            (ev.pass_to_fail if was == PASSED else ev.still_failing).append(node)
+    for bucket in (ev.fail_to_pass, ev.pass_to_fail, ev.still_failing, ev.passed_after):
+        bucket.sort()
+    return ev
