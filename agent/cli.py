@@ -106,10 +106,20 @@ def model_serve(
     config: Optional[Path] = ConfigOpt,
 ):
     """Serve the profile's model: vLLM where a GPU is present, else llama.cpp with the embedded CPU model."""
-    from agent.models.serve import serve_foreground
+    from agent.models.serve import serve
 
     settings = load_settings(config)
-    serve_foreground(profile or getattr(settings.model, "profile", "qwen2.5-coder-1.5b-cpu"), host, port, settings.models_dir)
+    code = serve(profile or getattr(settings.model, "profile", "qwen2.5-coder-1.5b-cpu"), host, port, settings.models_dir)
+    raise typer.Exit(code)
+
+
+@app.command("config")
+@guarded
+def config_cmd(config: Optional[Path] = ConfigOpt):
+    """Print every setting with its value (defaults, file and environment applied) and what it does."""
+    from agent.config import describe
+
+    typer.echo("\n".join(describe(load_settings(config))))
 
 
 @app.command("index")

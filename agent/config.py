@@ -6,12 +6,13 @@ Every setting has a default that works on one machine. Lookup order (highest fir
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from typing import Annotated, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from agent.models import OpenAIModelConfig, ScriptedModelConfig
@@ -70,7 +71,9 @@ class Settings(BaseSettings):
     )
 
     home: Path = Path("~/.patchwright")
-    """Where runs, mirrors and model files live (runs/, mirrors/, models/)."""
+    """Where runs and repository mirrors live (runs/, mirrors/)."""
+    model_cache: Path = Path("~/.cache/patchwright/models")
+    """Where downloaded model files (the embedded GGUF) are kept; shared by every home."""
     model: ModelSettings = Field(default_factory=OpenAIModelConfig)
     """The model backend: `type = "openai"` for any OpenAI-compatible server (vLLM, llama.cpp)."""
     sandbox: DockerSandboxConfig = Field(default_factory=DockerSandboxConfig)
@@ -104,7 +107,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.home_dir / "models"
+        return self.model_cache.expanduser()
 
 
 def _config_path() -> Path | None:
@@ -129,3 +132,20 @@ def load_settings(config: Path | None = None, **overrides) -> Settings:
 
 class ConfigError(Exception):
     exit_code = 2
+
+
+def describe(settings: BaseModel, prefix: str = "") -> list[str]:
+    """Every setting as a TOML line with its current value and description (secrets hidden)."""
+    lines: list[str] = []
+    tables: list[tuple[str, BaseModel]] = []
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):
+            tables.append((name, value))
+            continue
+        shown = "(secret)" if isinstance(value, SecretStr) or name in ("token", "api_key") else value
+        text = json.dumps(str(shown) if isinstance(shown, Path) else shown, default=str)
+        lines.append(f"{name} = {text}    # {(field.description or '').strip()}")
+    for name, table in tables:
+        lines += ["", f"[{prefix}{name}]"] + describe(table, prefix=f"{prefix}{name}.")
+    return lines

@@ -32,16 +32,14 @@ def model_endpoint(settings: Settings, serve_model: bool):
     if model_cfg.build().check().get("reachable"):
         yield settings
         return
-    from agent.models.serve import start_background, wait_ready
+    from agent.models.serve import start_background, stop, wait_ready
 
     proc, base_url = start_background(model_cfg.profile, "127.0.0.1", 0, settings.models_dir)
     try:
-        wait_ready(base_url, timeout=600)
+        wait_ready(base_url, timeout=600, proc=proc)
         yield settings.model_copy(update={"model": model_cfg.model_copy(update={"base_url": base_url})})
     finally:
-        proc.terminate()
-        with contextlib.suppress(Exception):
-            proc.wait(timeout=20)
+        stop(proc)
 
 
 def run_demo(settings: Settings, *, serve_model: bool = True, on_update=None, **backends) -> RunResult:

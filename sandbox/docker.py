@@ -252,6 +252,8 @@ class DockerSandbox:
             return self.client.containers.create(
                 image,
                 command=["sh", "-c", script],
+                # Lets an operator find containers leaked by a killed process.
+                labels={"patchwright.sandbox": "1"},
                 # Bounded log so a runaway test cannot fill the daemon's disk.
                 log_config=LogConfig(type="json-file", config={"max-size": "50m"}),
                 **kwargs,

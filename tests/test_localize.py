@@ -184,3 +184,9 @@ def test_render_context_shows_symbols_of_big_files(index, monkeypatch):
     assert section.startswith("pkg/utils.py")
     assert "def coerce_value(raw, kind):" in section
     assert "def slugify" not in section  # only the ranked symbol, not the whole file
+
+
+def test_dotted_qualname_mention_ranks_that_method(index):
+    loc = localize(index, "pkg.http.HTTPResponse.content_type returns the wrong thing")
+    assert loc.symbols[0][0].qualname == "HTTPResponse.content_type"
+    assert loc.files[0][0] == "pkg/http.py"

@@ -275,6 +275,19 @@ def test_profiles_are_consistent():
     assert get_profile("qwen2.5-coder-32b-instruct").context_window == 131072
 
 
+def test_scripted_server_context_manager_and_file(tmp_path):
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps(["from file"]))
+    with ScriptedServer.from_file(replies, max_model_len=4096) as srv:
+        assert srv.base_url.startswith("http://127.0.0.1:") and srv.base_url.endswith("/v1")
+        model = client(srv.base_url)
+        assert model.complete(MSG).content == "from file"
+        assert model.context_window() == 4096
+        assert srv.remaining == 0
+    with pytest.raises(ValueError, match="unknown ScriptedServer mode"):
+        ScriptedServer([], mode="sulk")
+
+
 def test_scripted_server_as_a_command(tmp_path):
     replies = tmp_path / "replies.json"
     replies.write_text(json.dumps({"replies": ["from a subprocess"], "max_model_len": 2048, "model": "cli-model"}))
@@ -308,12 +321,23 @@ def test_wait_ready_reports_dead_process_and_timeout():
 def test_llama_cpp_command(monkeypatch, tmp_path):
     monkeypatch.setattr(serve, "_check_llama_cpp", lambda: None)
     cmd, backend = serve.build_command("qwen2.5-coder-1.5b-cpu", "127.0.0.1", 8123, tmp_path,
-                                       backend="llama.cpp", model_path=tmp_path / "m.gguf", n_threads=2)
+                                       backend="llama.cpp", model_path=tmp_path / "m.gguf", n_threads=2,
+                                       avoid_amx=False)
     assert backend == "llama.cpp"
     assert cmd[:3] == [sys.executable, "-m", "llama_cpp.server"]
     args = dict(zip(cmd[3::2], cmd[4::2]))
     assert args == {"--model": str(tmp_path / "m.gguf"), "--host": "127.0.0.1", "--port": "8123",
                     "--n_ctx": "8192", "--n_threads": "2", "--model_alias": "qwen2.5-coder-1.5b-instruct"}
+
+    # On AMX CPUs the server starts through a shim that turns llama.cpp's AMX kernels off.
+    shimmed, _ = serve.build_command("qwen2.5-coder-1.5b-cpu", "127.0.0.1", 8123, tmp_path, backend="llama.cpp",
+                                     model_path=tmp_path / "m.gguf", n_threads=2, avoid_amx=True)
+    assert shimmed[:4] == [sys.executable, "-m", "agent.models.serve", "llama-cpp-server"]
+    assert shimmed[4:] == cmd[3:]
+    monkeypatch.setattr(serve, "_cpu_flags", lambda: {"avx2", "amx_tile"})
+    assert serve._avoid_amx_default() is True
+    monkeypatch.setenv("PATCHWRIGHT_LLAMA_AMX", "1")
+    assert serve._avoid_amx_default() is False
 
 
 def test_llama_cpp_refuses_gpu_profiles_without_gguf(monkeypatch, tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import runpy
 import shutil
 import signal
 import socket
@@ -35,6 +36,7 @@ __all__ = [
     "detect_backend",
     "free_port",
     "gpu_available",
+    "llama_cpp_server_main",
     "serve",
     "start_background",
     "stop",
@@ -98,8 +100,15 @@ def build_command(
     n_ctx: int | None = None,
     n_threads: int | None = None,
     extra_args: list[str] | None = None,
+    avoid_amx: bool | None = None,
 ) -> tuple[list[str], Backend]:
-    """The server command line for ``profile`` (fetching the embedded GGUF if llama.cpp needs it)."""
+    """The server command line for ``profile`` (fetching the embedded GGUF if llama.cpp needs it).
+
+    ``avoid_amx`` (llama.cpp only; default: when the CPU advertises AMX) starts the server
+    through :func:`llama_cpp_server_main`, which turns off llama.cpp's extra weight buffer
+    types: its AMX kernels crashed (SIGSEGV in ``ldtilecfg``) on the AMX-capable VMs this
+    project runs on.
+    """
     prof = get_profile(profile) if isinstance(profile, str) else profile
     backend = backend or detect_backend()
     extra = list(extra_args or [])
@@ -121,13 +130,56 @@ def build_command(
                 f"llama.cpp pass a GGUF file explicitly (model_path), e.g. from {prof.gguf_repo or 'a GGUF repository'}"
             )
         model_path = ensure_embedded_gguf(cache_dir if cache_dir is not None else default_cache_dir())
-    cmd = [sys.executable, "-m", "llama_cpp.server",
+    if avoid_amx is None:
+        avoid_amx = _avoid_amx_default()
+    launcher = ["-m", __name__, "llama-cpp-server"] if avoid_amx else ["-m", "llama_cpp.server"]
+    cmd = [sys.executable, *launcher,
            "--model", str(model_path),
            "--host", host, "--port", str(port),
            "--n_ctx", str(n_ctx or prof.context_window),
            "--n_threads", str(n_threads or _cpu_count()),
            "--model_alias", prof.served_model_name, *extra]
     return cmd, backend
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _avoid_amx_default() -> bool:
+    """True when llama.cpp would pick its AMX kernels (override: PATCHWRIGHT_LLAMA_AMX=1 keeps them)."""
+    if os.environ.get("PATCHWRIGHT_LLAMA_AMX", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    return bool({"amx_tile", "amx_int8"} & _cpu_flags())
+
+
+def llama_cpp_server_main(argv: list[str] | None = None) -> None:
+    """``python -m llama_cpp.server`` with llama.cpp's extra buffer types (AMX, repacking) off.
+
+    llama-cpp-python does not expose ``use_extra_bufts``, so the default model params are
+    patched before the server module runs.  Costs some prompt-processing speed (no weight
+    repacking) but avoids the AMX crash.
+    """
+    import llama_cpp.llama_cpp as bindings
+
+    original = bindings.llama_model_default_params
+
+    def model_params():
+        params = original()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    bindings.llama_model_default_params = model_params
+    sys.argv = ["llama_cpp.server", *(sys.argv[1:] if argv is None else argv)]
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -246,6 +298,7 @@ def serve(
     n_ctx: int | None = None,
     n_threads: int | None = None,
     extra_args: list[str] | None = None,
+    avoid_amx: bool | None = None,
     dry_run: bool = False,
 ) -> int:
     """Run the server in the foreground until it exits or Ctrl-C; returns its exit code.
@@ -253,7 +306,7 @@ def serve(
     With ``dry_run`` only prints the command (still fetching the GGUF for llama.cpp).
     """
     cmd, chosen = build_command(profile, host, port, cache_dir, backend=backend, model_path=model_path,
-                                n_ctx=n_ctx, n_threads=n_threads, extra_args=extra_args)
+                                n_ctx=n_ctx, n_threads=n_threads, extra_args=extra_args, avoid_amx=avoid_amx)
     print(f"patchwright: serving with {chosen} on http://{_url_host(host)}:{port}/v1", file=sys.stderr, flush=True)
     print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
     if dry_run:
@@ -268,3 +321,11 @@ def serve(
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "llama-cpp-server":
+        llama_cpp_server_main(sys.argv[2:])
+    else:
+        print("usage: python -m agent.models.serve llama-cpp-server [llama_cpp.server options]", file=sys.stderr)
+        sys.exit(2)

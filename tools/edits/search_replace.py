@@ -42,7 +42,7 @@ class ApplyResult:
 
 
 def parse_blocks(text: str) -> list[EditBlock]:
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     blocks: list[EditBlock] = []
     current: str | None = None  # aider reuses the previous filename when a block omits it
     i = 0
@@ -152,7 +152,7 @@ def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
 
 
 def _replace(content: str, search: str, replace: str) -> tuple[str | None, str]:
-    lines = content.splitlines(keepends=True)
+    lines = _lines(content)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"  # compare whole lines even when the file lacks a final newline
     want = _as_lines(search)
@@ -184,13 +184,19 @@ def _ambiguous(starts: list[int]) -> str:
 
 
 def _as_lines(text: str) -> list[str]:
-    return [ln if ln.endswith("\n") else ln + "\n" for ln in text.splitlines(keepends=True)]
+    return [ln if ln.endswith("\n") else ln + "\n" for ln in _lines(text)]
 
 
 def _splice(content: str, lines: list[str], i: int, n: int, rep: list[str]) -> str:
     out = "".join(lines[:i] + rep + lines[i + n:])
     # `lines` got a final newline added for matching; don't leave it behind in the file.
     return out[:-1] if content and not content.endswith("\n") and out.endswith("\n") else out
+
+
+def _lines(text: str) -> list[str]:
+    """Split on newlines only: str.splitlines also breaks at form feeds, shifting line numbers."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def _indent(line: str) -> str:
@@ -219,8 +225,8 @@ def _reindent(rep: list[str], want: list[str], real: list[str]) -> list[str]:
 
 def _closest(content: str, search: str, context: int = 2) -> str:
     """The window of real lines most like SEARCH, numbered, like aider's "did you mean"."""
-    lines = content.splitlines()
-    want = [w for w in search.splitlines()]
+    lines = [ln.rstrip("\n") for ln in _lines(content)]
+    want = [w.rstrip("\n") for w in _lines(search)]
     if not lines or not want:
         return ""
     size = min(len(want), len(lines))

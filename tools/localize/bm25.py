@@ -6,11 +6,13 @@ of the normalised BM25 scores.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import weakref
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import chain
 
 import bm25s
 
@@ -49,13 +51,18 @@ def tokenize(text: str) -> list[str]:
     """Split identifiers into lower-case subwords, and keep compound identifiers whole too."""
     out: list[str] = []
     for ident in _IDENT.findall(text):
-        parts = [p.lower() for chunk in ident.split("_") for p in _SUBWORD.findall(chunk)]
-        parts = [p for p in parts if len(p) > 1 and not p.isdigit() and p not in _STOP]
-        whole = ident.lower().strip("_")
-        if len(parts) > 1 or (parts and whole != parts[0]):
-            out.append(whole)  # an exact mention of `parse_header` outranks "parse" + "header"
-        out.extend(parts)
+        out.extend(_terms(ident))
     return out
+
+
+@functools.lru_cache(maxsize=200_000)  # identifiers repeat a lot across a repository
+def _terms(ident: str) -> tuple[str, ...]:
+    parts = [p.lower() for chunk in ident.split("_") for p in _SUBWORD.findall(chunk)]
+    parts = [p for p in parts if len(p) > 1 and not p.isdigit() and p not in _STOP]
+    whole = ident.lower().strip("_")
+    if len(parts) > 1 or (parts and whole != parts[0]):
+        return (whole, *parts)  # an exact mention of `parse_header` outranks "parse" + "header"
+    return tuple(parts)
 
 
 def is_test_path(path: str) -> bool:
@@ -73,13 +80,13 @@ def _models(index: Index):
     cached = _MODELS.get(index)
     if cached is None:
         files, syms = index.files(), index.symbols()
-        lines = {p: index.read(p).splitlines() for p in files}
-        fdocs = [tokenize(p) * 3 + tokenize(index.read(p)) for p in files]
+        # Tokenized once per line, so nested symbols reuse their enclosing file's work.
+        per_line = {p: [tokenize(ln) for ln in _lines(index.read(p))] for p in files}
+        fdocs = [tokenize(p) * 3 + list(chain.from_iterable(per_line[p])) for p in files]
         # No path tokens here: file-level evidence reaches symbols through FILE_SHARE instead,
         # so "has evidence of its own" below really means the symbol's own text matched.
-        sdocs = [tokenize(s.qualname) * 2 + tokenize(s.signature)
-                 + tokenize(s.docstring)
-                 + tokenize("\n".join(lines.get(s.path, [])[s.start_line - 1:s.end_line]))
+        sdocs = [tokenize(s.qualname) * 2 + tokenize(s.signature) + tokenize(s.docstring)
+                 + list(chain.from_iterable(per_line.get(s.path, [])[s.start_line - 1:s.end_line]))
                  for s in syms]
         cached = (files, syms, _bm25(fdocs), _bm25(sdocs))
         _MODELS[index] = cached
@@ -124,7 +131,8 @@ def _match_path(mention: str, files: list[str]) -> tuple[list[str], int]:
 
 def _frame_terms(m: re.Match) -> str:
     # Only the file name and function of a frame are about the project; the rest is boilerplate.
-    return f" {m.group(1).replace(chr(92), '/').rsplit('/', 1)[-1]} {m.group(3) or ''} "
+    name = m.group(1).replace("\\", "/").rsplit("/", 1)[-1]
+    return f" {name} {m.group(3) or ''} "
 
 
 def _strong(mention: str, matched: int) -> bool:
@@ -157,7 +165,7 @@ def localize(index: Index, query: str, *, top_files: int = 10,
         hits, n = _match_path(m.group(1), files)
         weight = FRAME_BOOST * 0.7 ** depth * (1.0 if _strong(m.group(1), n) else 0.5)
         line, func = int(m.group(2)), m.group(3)
-        for f in hits:
+        for f in hits if len(hits) <= 3 else []:  # "__init__.py" alone pins down nothing
             named.add(f)
             fboost[f] = max(fboost[f], weight)
             inside = [i for i, s in enumerate(syms) if s.path == f and s.start_line <= line <= s.end_line]
@@ -165,14 +173,16 @@ def localize(index: Index, query: str, *, top_files: int = 10,
             for rank, i in enumerate(inside):
                 bonus = weight * (1.0 if syms[i].name == func else 0.6) * 0.7 ** rank
                 sboost[i] = max(sboost[i], bonus)
-    for m in _PATH.finditer(query):
+    for m in _PATH.finditer(_FRAME.sub(" ", query)):  # frames were weighed by depth above
         hits, n = _match_path(m.group(0), files)
         for f in hits if len(hits) <= 3 and _strong(m.group(0), n) else []:
             named.add(f)
             fboost[f] = max(fboost[f], PATH_BOOST)
 
     names = _code_names(query)
-    dotted = {d for d in _DOTTED.findall(query)}
+    # "pkg.mod.Parser.parse" names the symbol "Parser.parse": keep every 2+ part suffix.
+    dotted = {".".join(parts[k:]) for d in _DOTTED.findall(query)
+              for parts in [d.split(".")] for k in range(len(parts) - 1)}
     by_name: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(syms):
         by_name[s.name].append(i)
@@ -182,7 +192,7 @@ def localize(index: Index, query: str, *, top_files: int = 10,
             sboost[i] = max(sboost[i], weight)
             fboost[syms[i].path] = max(fboost[syms[i].path], weight * 0.8)
     for i, s in enumerate(syms):
-        if "." in s.qualname and any(d == s.qualname or d.endswith("." + s.qualname) for d in dotted):
+        if "." in s.qualname and s.qualname in dotted:
             sboost[i] = max(sboost[i], QUALNAME_BOOST)
             fboost[s.path] = max(fboost[s.path], QUALNAME_BOOST * 0.8)
 
@@ -198,6 +208,12 @@ def localize(index: Index, query: str, *, top_files: int = 10,
                          key=lambda t: (-t[0], syms[t[1]].path, syms[t[1]].start_line))
     return Localization(files=[(f, round(v, 6)) for f, v in ranked_files[:top_files]],
                         symbols=[(syms[i], round(v, 6)) for v, i in ranked_syms[:top_symbols]])
+
+
+def _lines(text: str) -> list[str]:
+    # Newlines only, as tree-sitter counts them; str.splitlines also splits at form feeds.
+    lines = text.replace("\r\n", "\n").split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def _numbered(lines: list[str], start: int, end: int) -> str:
@@ -218,7 +234,7 @@ def render_context(index: Index, loc: Localization, budget_tokens: int,
         by_file[sym.path].append(sym)
     for path, score in loc.files:
         try:
-            lines = index.read(path).splitlines()
+            lines = _lines(index.read(path))
         except Exception:  # a file deleted since indexing must not sink the whole context
             continue
         if not lines:
