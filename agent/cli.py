@@ -14,6 +14,11 @@ from agent.config import load_settings
 app = typer.Typer(help="patchwright: fix GitHub issues with a locally served code model.", no_args_is_help=True)
 model_app = typer.Typer(help="Serve and check the model endpoint.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+github_app = typer.Typer(help="The GitHub App: webhook server and web page of runs.", no_args_is_help=True)
+app.add_typer(github_app, name="app")
+from agent.swebench.cli import swebench_app  # noqa: E402 - light module; heavy imports happen per command
+
+app.add_typer(swebench_app, name="swebench")
 console = Console(stderr=True, soft_wrap=True)
 ConfigOpt = typer.Option(None, "--config", "-c", help="TOML config file (default: $PATCHWRIGHT_CONFIG or ./patchwright.toml).")
 
@@ -124,12 +129,60 @@ def config_cmd(config: Optional[Path] = ConfigOpt):
 
 @app.command("index")
 @guarded
-def index_cmd(path: Path = typer.Argument(Path("."), help="Repository to index.")):
-    """Index a repository and print statistics."""
+def index_cmd(
+    path: Path = typer.Argument(Path("."), help="Repository to index (a bare mirror is fine with --commit)."),
+    commit: Optional[str] = typer.Option(None, "--commit", help="Index this commit, read from git without checking out."),
+):
+    """Index a repository (parses are cached by blob SHA) and print statistics."""
     from tools.index import build_index
 
-    idx = build_index(path)
+    idx = build_index(path, commit=_commit_sha(path, commit))
     console.print_json(json.dumps(idx.stats, default=str))
+
+
+@app.command("map")
+@guarded
+def map_cmd(
+    path: Path = typer.Argument(Path("."), help="Repository to map."),
+    tokens: int = typer.Option(1024, "--tokens", help="Token budget of the map."),
+    commit: Optional[str] = typer.Option(None, "--commit", help="Map this commit, read from git without checking out."),
+):
+    """Print a ranked repository map (PageRank over the reference graph) within N tokens."""
+    from tools.index import build_index
+    from tools.index.repomap import repo_map
+
+    idx = build_index(path, commit=_commit_sha(path, commit))
+    typer.echo(repo_map(idx, tokens), nl=False)
+
+
+def _commit_sha(path: Path, commit: Optional[str]) -> Optional[str]:
+    if commit is None:
+        return None
+    from tools.git import resolve_commit
+
+    return resolve_commit(path, commit)  # a clear error (exit 2) for an unknown commit
+
+
+@github_app.command("serve")
+@guarded
+def app_serve(
+    host: Optional[str] = typer.Option(None, help="Listen address (default: app.host)."),
+    port: Optional[int] = typer.Option(None, help="Listen port (default: app.port)."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Serve the App's webhook (POST /webhook) and the web page of runs (/)."""
+    from agent.app.server import serve
+
+    serve(load_settings(config), host=host, port=port)
+
+
+@app.command()
+@guarded
+def worker(config: Optional[Path] = ConfigOpt):
+    """Run the App's queued jobs; a job whose worker died is picked up again and resumed."""
+    from agent.app.worker import run_worker
+
+    run_worker(load_settings(config))
 
 
 def _progress():

@@ -65,6 +65,55 @@ class GitHubConfig(BaseModel):
         return Github(base_url=self.api_url, auth=auth, retry=3)
 
 
+class AppConfig(BaseModel):
+    """The GitHub App (`patchwright app serve` and `patchwright worker`). Secrets come from the
+    environment (PATCHWRIGHT_APP__WEBHOOK_SECRET, PATCHWRIGHT_APP__PRIVATE_KEY), not the TOML file."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    app_id: int | None = None
+    """The App's id, from its settings page on GitHub."""
+    private_key: SecretStr | None = None
+    """The App's private key (PEM text); from PATCHWRIGHT_APP__PRIVATE_KEY."""
+    private_key_file: Path | None = None
+    """A file holding the App's private key, instead of private_key."""
+    webhook_secret: SecretStr | None = None
+    """The webhook secret set on the App; deliveries without a valid signature get 401."""
+    label: str = "patchwright"
+    """Adding this label to an issue starts a fix run."""
+    command: str = "/patchwright fix"
+    """A comment containing this text starts a fix run."""
+    host: str = "127.0.0.1"
+    """Address `patchwright app serve` listens on."""
+    port: int = 8080
+    """Port `patchwright app serve` listens on."""
+    public_url: str = ""
+    """Where people reach the app's web page, for links in comments and pull requests; empty: no links."""
+    redis_url: str | None = None
+    """Queue jobs in Redis (redis://HOST:PORT/DB); unset: a SQLite queue under home/app/."""
+    workers: int = 2
+    """Jobs a worker runs at once (one more can take in new issues while a run goes on)."""
+    poll_interval: float = 0.5
+    """Longest wait between polls of the SQLite queue (s): bounds how long a new job waits for pickup."""
+    lease_seconds: float = 60.0
+    """A job whose worker on another host sent no heartbeat for this long is taken over."""
+    max_job_attempts: int = 3
+    """Times a job is started before it is given up (a job that keeps killing its worker)."""
+    draft: bool = True
+    """Open pull requests as drafts."""
+    github_retries: int = 5
+    """Retries of GitHub calls that hit a rate limit or a 5xx answer, with backoff."""
+    max_rate_limit_wait: float = 900.0
+    """Longest wait for a GitHub rate limit to reset before the call fails (s)."""
+
+    def key(self) -> str:
+        if self.private_key is not None:
+            return self.private_key.get_secret_value()
+        if self.private_key_file is not None:
+            return self.private_key_file.expanduser().read_text()
+        raise ConfigError("no GitHub App private key: set PATCHWRIGHT_APP__PRIVATE_KEY or app.private_key_file")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PATCHWRIGHT_", env_nested_delimiter="__", extra="forbid", use_attribute_docstrings=True
@@ -82,6 +131,8 @@ class Settings(BaseSettings):
     """How one fix run behaves."""
     github: GitHubConfig = Field(default_factory=GitHubConfig)
     """GitHub access for reading issues."""
+    app: AppConfig = Field(default_factory=AppConfig)
+    """The GitHub App: webhook server, job queue and workers."""
 
     _toml_file: Path | None = None
 

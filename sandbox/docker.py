@@ -40,6 +40,8 @@ class DockerSandboxConfig(BaseModel):
     """Local image every environment starts from; built with debootstrap if absent."""
     suite: str = "bookworm"
     """Debian suite for the base image (bookworm: Python 3.11, bullseye: 3.9)."""
+    extra_packages: list[str] = []
+    """Debian packages added to the base image (e.g. build-essential, patch for SWE-bench environments)."""
     debian_mirror: str | None = None
     """Debian mirror URL for debootstrap; None uses debootstrap's default mirror."""
     mem_limit: str = "2g"
@@ -106,7 +108,8 @@ class DockerSandbox:
                 return self.client.images.get(tag).id
             except ImageNotFound:
                 pass
-            images.build_base_image(self.client, tag, self.config.suite, self.config.debian_mirror)
+            images.build_base_image(self.client, tag, self.config.suite, self.config.debian_mirror,
+                                    extra_packages=self.config.extra_packages)
             try:
                 return self.client.images.get(tag).id
             except ImageNotFound as exc:

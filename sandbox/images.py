@@ -142,9 +142,10 @@ def _unmount_below(root: Path) -> None:
 
 
 def build_base_image(
-    client, tag: str, suite: str, mirror: str | None, work_dir: str | None = None
+    client, tag: str, suite: str, mirror: str | None, work_dir: str | None = None,
+    extra_packages: tuple[str, ...] | list[str] = (),
 ) -> None:
-    """debootstrap a minimal Debian with Python and git, then `docker import` it."""
+    """debootstrap a minimal Debian with Python and git (plus `extra_packages`), then `docker import` it."""
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
         raise SandboxError(
@@ -158,7 +159,8 @@ def build_base_image(
         )
     work = Path(tempfile.mkdtemp(prefix="patchwright-rootfs-", dir=work_dir or "/var/tmp"))
     rootfs = work / "rootfs"
-    cmd = [debootstrap, "--variant=minbase", f"--include={BASE_PACKAGES}", suite, str(rootfs)]
+    include = ",".join([BASE_PACKAGES, *extra_packages])
+    cmd = [debootstrap, "--variant=minbase", f"--include={include}", suite, str(rootfs)]
     if mirror:
         cmd.append(mirror)
     try:

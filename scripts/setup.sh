@@ -43,6 +43,25 @@ fi
 
 python3 -m pip install -q -e ".[test,cpu-model]"
 
+# SWE-bench mode (agent/swebench, issue 4): swebench 4.1.0 for the official log parsers and grading
+# (installs offline from PyPI), redis for the --queue client; redis-server is in the apt list above.
+python3 -m pip install -q -e ".[swebench]"
+
+# GitHub App (agent/app, issue 5): Debian's chromium renders the app's web page for the screenshot
+# test; npm brings GitHub's published REST description (@octokit/openapi), which the local GitHub
+# server checks requests against, and GitHub's example webhook payloads (@octokit/webhooks-examples).
+# `npm pack` keeps only the two files read (versions pinned in tools/github_fake/npm_assets.py) in
+# ~/.cache/patchwright/npm (or $PATCHWRIGHT_NPM_DIR), outside the repository: no node_modules here.
+app_need=()
+command -v chromium >/dev/null || app_need+=(chromium)
+command -v npm >/dev/null || app_need+=(npm)
+if [ ${#app_need[@]} -gt 0 ]; then
+  echo "setup: installing ${app_need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${app_need[@]}" >/dev/null
+fi
+python3 -m tools.github_fake.npm_assets fetch
+
 # The sandbox's offline base image (debootstrap + docker import, about a minute the first time).
 python3 -c "from sandbox.docker import DockerSandboxConfig; s = DockerSandboxConfig().build(); print('setup: base image', s.config.base_image, s.ensure_base_image()[:19])"
 echo "setup: done"

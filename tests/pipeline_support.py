@@ -11,31 +11,31 @@ from agent.models import OpenAIModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FIX_REPLY = """The words are split on a single space only; split on any whitespace instead.
+FIX_REPLY = """The upper bound is never used: the inner min() takes `low` where it needs `high`.
 
-textkit/words.py
+textkit/numbers.py
 <<<<<<< SEARCH
-    return len(text.split(" "))
+    return max(low, min(value, low))
 =======
-    return len(text.split())
+    return max(low, min(value, high))
 >>>>>>> REPLACE
 """
 
-# Applies cleanly but does not fix the bug: "hello   world" still counts empty strings.
-WRONG_REPLY = """textkit/words.py
+# Applies cleanly but does not fix the bug: values above the range still come back as `low`.
+WRONG_REPLY = """textkit/numbers.py
 <<<<<<< SEARCH
-    return len(text.split(" "))
+    return max(low, min(value, low))
 =======
-    return len(text.strip().split(" "))
+    return min(value, max(low, value))
 >>>>>>> REPLACE
 """
 
-# Quotes differ from the real line, so the SEARCH text matches nothing.
-NO_MATCH_REPLY = """textkit/words.py
+# Spacing differs from the real line, so the SEARCH text matches nothing.
+NO_MATCH_REPLY = """textkit/numbers.py
 <<<<<<< SEARCH
-    return len(text.split(' '))
+    return max(low,min(value,low))
 =======
-    return len(text.split())
+    return max(low, min(value, high))
 >>>>>>> REPLACE
 """
 

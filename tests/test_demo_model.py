@@ -23,6 +23,6 @@ def test_embedded_model_fixes_the_demo_issue(tmp_path):
     result = run_demo(settings, serve_model=True)
     report = json.loads((result.run_dir / "report.json").read_text())
     assert report["status"] == "fixed", report
-    assert "tests/test_words.py::test_word_count_ignores_repeated_whitespace" in report["tests"]["fail_to_pass"]
+    assert "tests/test_numbers.py::test_clamp_keeps_values_inside_the_range" in report["tests"]["fail_to_pass"]
     assert report["tests"]["exit_code_after"] == 0
     assert report["usage"]["calls"] >= 1

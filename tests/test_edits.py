@@ -205,3 +205,11 @@ def test_check_applies_rejects_stale_diff(git_repo):
         check_applies(git_repo, diff)
     with pytest.raises(PatchApplyError, match="empty"):
         check_applies(git_repo, "")
+
+
+def test_prose_line_is_not_a_filename_and_feedback_mentions_applied(repo):
+    with pytest.raises(PatchApplyError, match="file path"):
+        parse_blocks("Fix:\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n")
+    result = apply_blocks(repo, [EditBlock("pkg/greet.py", "nope\n", "yes\n")])
+    assert "do not resend" not in feedback(result.failures)
+    assert "other 2 blocks applied" in feedback(result.failures, applied=2)

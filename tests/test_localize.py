@@ -175,7 +175,7 @@ def test_render_context_best_first_with_line_numbers(index):
 
 
 def test_render_context_shows_symbols_of_big_files(index, monkeypatch):
-    import tools.localize.bm25 as bm25
+    import tools.localize.render as bm25
 
     monkeypatch.setattr(bm25, "SMALL_FILE_LINES", 3)  # every fixture file counts as big
     loc = localize(index, TRACEBACK_ISSUE)

@@ -335,8 +335,12 @@ def test_llama_cpp_command(monkeypatch, tmp_path):
     assert shimmed[:4] == [sys.executable, "-m", "agent.models.serve", "llama-cpp-server"]
     assert shimmed[4:] == cmd[3:]
     monkeypatch.setattr(serve, "_cpu_flags", lambda: {"avx2", "amx_tile"})
+    monkeypatch.setattr(serve, "_llama_cpp_has_amx", lambda: True)
     assert serve._avoid_amx_default() is True
-    monkeypatch.setenv("PATCHWRIGHT_LLAMA_AMX", "1")
+    monkeypatch.setattr(serve, "_llama_cpp_has_amx", lambda: False)  # portable build: nothing to avoid
+    assert serve._avoid_amx_default() is False
+    monkeypatch.setattr(serve, "_llama_cpp_has_amx", lambda: True)
+    monkeypatch.setenv("PATCHWRIGHT_LLAMA_EXTRA_BUFTS", "1")
     assert serve._avoid_amx_default() is False
 
 

@@ -104,7 +104,8 @@ def build_command(
 ) -> tuple[list[str], Backend]:
     """The server command line for ``profile`` (fetching the embedded GGUF if llama.cpp needs it).
 
-    ``avoid_amx`` (llama.cpp only; default: when the CPU advertises AMX) starts the server
+    ``avoid_amx`` (llama.cpp only; default: when the CPU advertises AMX and the installed
+    llama-cpp-python was compiled with AMX kernels) starts the server
     through :func:`llama_cpp_server_main`, which turns off llama.cpp's extra weight buffer
     types: its AMX kernels crashed (SIGSEGV in ``ldtilecfg``) on the AMX-capable VMs this
     project runs on.
@@ -154,10 +155,35 @@ def _cpu_flags() -> set[str]:
 
 
 def _avoid_amx_default() -> bool:
-    """True when llama.cpp would pick its AMX kernels (override: PATCHWRIGHT_LLAMA_AMX=1 keeps them)."""
-    if os.environ.get("PATCHWRIGHT_LLAMA_AMX", "").strip().lower() in ("1", "true", "yes", "on"):
+    """True when llama.cpp would pick its AMX kernels.
+
+    PATCHWRIGHT_LLAMA_EXTRA_BUFTS=1 keeps llama.cpp's defaults (e.g. with a llama-cpp-python
+    built without AMX: CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=ON -DGGML_FMA=ON -DGGML_F16C=ON").
+    """
+    if os.environ.get("PATCHWRIGHT_LLAMA_EXTRA_BUFTS", "").strip().lower() in ("1", "true", "yes", "on"):
         return False
-    return bool({"amx_tile", "amx_int8"} & _cpu_flags())
+    return bool({"amx_tile", "amx_int8"} & _cpu_flags()) and _llama_cpp_has_amx()
+
+
+def _llama_cpp_has_amx() -> bool:
+    """Whether the installed llama-cpp-python was compiled with AMX kernels (a native build on an
+    AMX CPU); the portable build of scripts/setup.sh is not.  Unknown layouts count as yes."""
+    try:
+        spec = importlib.util.find_spec("llama_cpp")
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    libs = [p for root in spec.submodule_search_locations for p in Path(root).glob("lib/libggml-cpu*.so*")]
+    if not libs:
+        return True
+    for lib in {p.resolve() for p in libs}:
+        try:
+            if b"ggml_backend_amx" in lib.read_bytes():
+                return True
+        except OSError:
+            return True
+    return False
 
 
 def llama_cpp_server_main(argv: list[str] | None = None) -> None:

@@ -10,10 +10,11 @@ def prompt_budget(deps: Deps, issue_text: str) -> int:
     """Tokens left for code after the reply, the fixed prompt parts and room for test feedback."""
     window = deps.model.context_window()
     reply = getattr(deps.settings.model, "max_tokens", 1024)
-    fixed = deps.count_tokens(render("system.j2") + issue_text) + 200
-    feedback = deps.settings.run.feedback_chars // 3 + 1500  # previous diff + test output on retries
-    budget = int((window - reply - fixed - feedback) * 0.9)
-    return max(budget, 500)
+    fixed = deps.count_tokens(render("system.j2") + render("example_user.j2") + render("example_assistant.j2") + issue_text) + 300
+    available = window - reply - fixed
+    # Retries add the previous diff and the test output; keep room for them, but never most of a small window.
+    feedback = min(deps.settings.run.feedback_chars // 3 + 1500, available // 3)
+    return max(int((available - feedback) * 0.9), 0)
 
 
 def localize(state: dict, deps: Deps) -> dict:

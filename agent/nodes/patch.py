@@ -25,8 +25,16 @@ def patch(state: dict, deps: Deps) -> dict:
         context=state["context"],
         previous_patch=previous["diff"] if previous and previous.get("diff") else "",
         test_feedback=state.get("test_feedback", ""),
+        example_path=_top_file(state),
     )
-    messages = [{"role": "system", "content": render("system.j2")}, {"role": "user", "content": user}]
+    # A worked example as a prior turn teaches the format far better than a description, most of
+    # all to small models (they otherwise copy placeholder paths from the instructions).
+    messages = [
+        {"role": "system", "content": render("system.j2")},
+        {"role": "user", "content": render("example_user.j2")},
+        {"role": "assistant", "content": render("example_assistant.j2")},
+        {"role": "user", "content": user},
+    ]
     usage = dict(state["usage"])
     problem = ""
     for turn in range(deps.settings.run.max_edit_retries + 1):
@@ -50,6 +58,11 @@ def patch(state: dict, deps: Deps) -> dict:
     return {"attempt": attempt, "diff": "", "usage": usage, "exit_status": "patch_failed",
             "reason": f"attempt {attempt}: no applicable edit: {problem.splitlines()[0] if problem else ''}",
             "attempts": state["attempts"] + [{"attempt": attempt, "diff": "", "outcome": "patch_failed", "problem": problem}]}
+
+
+def _top_file(state: dict) -> str:
+    files = (state.get("locations") or {}).get("files") or []
+    return files[0][0] if files else "src/module.py"
 
 
 def _apply(root: Path, reply: str) -> str:

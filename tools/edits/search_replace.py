@@ -98,7 +98,8 @@ def _strip_filename(line: str) -> str | None:
         rest = line[len(_FENCE):].strip()
         return rest if rest and ("." in rest or "/" in rest) and " " not in rest else None
     name = line.rstrip(":").lstrip("#").strip().strip("`").strip("*").strip()
-    return name if name and " " not in name else None
+    # Needing a '.' or '/' keeps prose like "Fix:" from being taken for a file name.
+    return name if name and " " not in name and ("." in name or "/" in name) else None
 
 
 def apply_blocks(root: Path, blocks: list[EditBlock]) -> ApplyResult:
@@ -257,6 +258,8 @@ def _repo_files(root: Path, limit: int = 20000) -> list[str]:
 
 
 def feedback(failures: list[BlockFailure], applied: int | None = None) -> str:
+    # `applied` is only for callers that keep successful blocks; one that resets the worktree on
+    # any failure must not tell the model its other blocks stuck.
     if not failures:
         return ""
     n = len(failures)
@@ -271,7 +274,7 @@ def feedback(failures: list[BlockFailure], applied: int | None = None) -> str:
             out.append(f"```\n{f.closest}\n```\n")
     out.append("The SEARCH section must match exactly an existing block of lines in the file, "
                "including all whitespace, comments, indentation and docstrings. "
-               "Resend only the failed blocks, fixed.")
+               "Reply with corrected SEARCH/REPLACE blocks.")
     if applied:
         out[-1] += (f" The other {applied} block{'s' if applied > 1 else ''} applied "
                     "successfully; do not resend them.")

@@ -1,5 +1,5 @@
-"""Repository indexes: files, their text and their symbols."""
+"""Repository indexes: files, their text and their symbols, references and imports."""
 from tools.index.base import Index, Symbol
-from tools.index.python_index import RepoIndex, build_index
+from tools.index.repo import RepoIndex, build_index
 
 __all__ = ["Index", "RepoIndex", "Symbol", "build_index"]

@@ -1,4 +1,7 @@
-"""Find the files and symbols an issue is about."""
-from tools.localize.bm25 import Localization, is_test_path, localize, render_context, tokenize
+"""Find the files, symbols and lines an issue is about."""
+from tools.localize.fuse import Localization, localize
+from tools.localize.render import render_context
+from tools.localize.roles import is_test_path
+from tools.localize.text import tokenize
 
 __all__ = ["Localization", "is_test_path", "localize", "render_context", "tokenize"]

@@ -8,4 +8,4 @@ def parse_int_list(text, sep=","):
 
 def clamp(value, low, high):
     """Limit ``value`` to the range [low, high]."""
-    return max(low, min(value, high))
+    return max(low, min(value, low))

@@ -3,7 +3,7 @@
 
 def word_count(text):
     """Return the number of words in ``text``."""
-    return len(text.split(" "))
+    return len(text.split())
 
 
 def longest_word(text):

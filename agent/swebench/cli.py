@@ -1,0 +1,155 @@
+"""`patchwright swebench run|eval`: thin over agent.swebench.run and agent.swebench.eval."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+swebench_app = typer.Typer(help="SWE-bench: run the fix graph on instances, grade predictions offline.",
+                           no_args_is_help=True)
+console = Console(stderr=True, soft_wrap=True)
+
+DatasetOpt = typer.Option(..., "--dataset", help="SWE-bench JSONL file (e.g. SWE-bench Verified).")
+ReposOpt = typer.Option(None, "--repos", help="Folder of bare git mirrors (owner+name, owner__name or name).")
+InstancesOpt = typer.Option(None, "--instances", "-i", help="Instance ids (repeat, or separate by commas/spaces).")
+FilterOpt = typer.Option(None, "--filter", help="Regular expression the instance ids must match.")
+RunIdOpt = typer.Option(None, "--run-id", help="Run id (default: time-based).")
+OutOpt = typer.Option(None, "--out", help="Output root (default: HOME/swebench, HOME from the config).")
+SpecsOpt = typer.Option(None, "--specs", help="JSON specs laid over swebench's (same shape as specs.json).")
+ConfigOpt = typer.Option(None, "--config", "-c", help="TOML config file.")
+
+
+def _ids(values: Optional[List[str]], extra: Optional[List[str]] = None) -> list[str] | None:
+    ids = [i for v in (values or []) + (extra or []) for i in re.split(r"[,\s]+", v) if i]
+    return ids or None
+
+
+def _out(out: Optional[Path], config: Optional[Path]) -> Path:
+    if out:
+        return out.expanduser()
+    from agent.config import load_settings
+
+    return load_settings(config).home_dir / "swebench"
+
+
+def _guard(fn):
+    from agent.cli import guarded
+
+    return guarded(fn)
+
+
+@swebench_app.command("eval")
+def eval_cmd(
+    dataset: Path = DatasetOpt,
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="predictions.jsonl (official format)."),
+    gold: bool = typer.Option(False, "--gold", help="Oracle: grade the dataset's own patches (labelled oracle-gold)."),
+    empty: bool = typer.Option(False, "--empty", help="Oracle: grade the unpatched repository (labelled oracle-empty)."),
+    repos: Optional[Path] = ReposOpt,
+    run_id: Optional[str] = RunIdOpt,
+    instances: Optional[List[str]] = InstancesOpt,
+    filter: Optional[str] = FilterOpt,
+    workers: int = typer.Option(1, "--workers", help="Instances evaluated at once."),
+    timeout: float = typer.Option(1800, "--timeout", help="Seconds for one instance's test run."),
+    specs_file: Optional[Path] = SpecsOpt,
+    out: Optional[Path] = OutOpt,
+    redo: bool = typer.Option(False, "--redo", help="Grade again instances already graded in this run."),
+    keep_images: bool = typer.Option(False, "--keep-instance-images", help="Keep per-instance images for later runs."),
+    mem: str = typer.Option("4g", "--mem", help="Memory limit of a test container."),
+    cpus: float = typer.Option(2.0, "--cpus", help="CPUs of a test container."),
+    official: bool = typer.Option(False, "--official", help="Hand over to swebench.harness.run_evaluation (needs Docker Hub)."),
+    config: Optional[Path] = ConfigOpt,
+    ids: Optional[List[str]] = typer.Argument(None, help="More instance ids."),
+):
+    """Grade predictions in offline containers, as the official harness grades; write report.json."""
+    _guard(_eval)(dataset, predictions, gold, empty, repos, run_id, _ids(instances, ids), filter, workers, timeout,
+                  specs_file, out, redo, keep_images, mem, cpus, official, config)
+
+
+def _eval(dataset, predictions, gold, empty, repos, run_id, instances, filter, workers, timeout, specs_file, out,
+          redo, keep_images, mem, cpus, official, config):
+    from agent.swebench.dataset import DatasetError, load_specs
+
+    oracle = "gold" if gold else "empty" if empty else None
+    if sum([gold, empty, predictions is not None]) != 1:
+        raise DatasetError("give exactly one of --predictions FILE, --gold, --empty")
+    run_id = run_id or time.strftime("eval-%Y%m%d-%H%M%S")
+    out_dir = _out(out, config)
+    if official:
+        from agent.swebench.official import run_official
+
+        raise typer.Exit(run_official(dataset, predictions, oracle, instances, run_id, workers, timeout, out_dir, console))
+    from agent.config import load_settings
+    from agent.swebench.eval import EvalOptions, evaluate
+    from agent.swebench.harness import Harness
+    from agent.swebench.progress import InstanceProgress
+    from agent.swebench.report import summary_lines
+
+    specs = load_specs(specs_file)
+    settings = load_settings(config)
+    harness = Harness(specs, repos, out_dir, sandbox=settings.sandbox, timeout=timeout, mem_limit=mem, cpus=cpus,
+                      keep_instance_images=keep_images)
+    opts = EvalOptions(dataset=dataset, run_id=run_id, out_dir=out_dir, predictions=predictions, oracle=oracle,
+                       instances=instances, filter=filter, workers=workers, timeout=timeout, redo=redo)
+    with InstanceProgress(0, f"eval {run_id}" + (f" (oracle-{oracle})" if oracle else ""), console) as bar:
+        report = evaluate(opts, harness, specs, on_done=bar, on_plan=bar.set_total)
+    for line in summary_lines(report):
+        console.print(line)
+    console.print(f"report: {out_dir / 'logs' / 'run_evaluation' / run_id / 'report.json'}")
+
+
+@swebench_app.command("run")
+def run_cmd(
+    dataset: Path = DatasetOpt,
+    repos: Optional[Path] = ReposOpt,
+    run_id: Optional[str] = RunIdOpt,
+    instances: Optional[List[str]] = InstancesOpt,
+    filter: Optional[str] = FilterOpt,
+    workers: int = typer.Option(1, "--workers", help="Instances run at once (in-process)."),
+    redo: bool = typer.Option(False, "--redo", help="Run again instances already in predictions.jsonl."),
+    gold: bool = typer.Option(False, "--gold", help="Oracle: write the dataset's patches as predictions, no model."),
+    empty: bool = typer.Option(False, "--empty", help="Oracle: write empty predictions, no model."),
+    verify: str = typer.Option("spec", "--verify", help="spec: regression tests in the spec's environment; none: skip."),
+    queue: Optional[str] = typer.Option(None, "--queue", help="redis://HOST:PORT/DB: enqueue for `patchwright worker`."),
+    specs_file: Optional[Path] = SpecsOpt,
+    out: Optional[Path] = OutOpt,
+    config: Optional[Path] = ConfigOpt,
+    ids: Optional[List[str]] = typer.Argument(None, help="More instance ids."),
+):
+    """Run the fix graph on SWE-bench instances and write predictions.jsonl (official format)."""
+    _guard(_run)(dataset, repos, run_id, _ids(instances, ids), filter, workers, redo, gold, empty, verify, queue,
+                 specs_file, out, config)
+
+
+def _run(dataset, repos, run_id, instances, filter, workers, redo, gold, empty, verify, queue, specs_file, out, config):
+    from agent.config import load_settings
+    from agent.swebench.run import RunOptions, run_instances
+
+    settings = load_settings(config)
+    run_id = run_id or time.strftime("run-%Y%m%d-%H%M%S")
+    opts = RunOptions(dataset=dataset, repos=repos, run_id=run_id, out_dir=_out(out, config), instances=instances,
+                      filter=filter, workers=workers, redo=redo, oracle="gold" if gold else "empty" if empty else None,
+                      verify=verify, specs=specs_file, config=config)
+    if queue and not opts.oracle:
+        from agent.swebench.queue import enqueue_run
+
+        summary = enqueue_run(settings, opts, queue, console=console)
+    else:
+        summary = run_instances(settings, opts, console=console)
+    console.print(summary.text())
+
+
+@swebench_app.command("worker")
+def worker_cmd(
+    queue: str = typer.Option(..., "--queue", help="redis://HOST:PORT/DB (or sqlite:///PATH) to consume."),
+    workers: int = typer.Option(1, "--workers", help="Instances run at once in this process."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Run SWE-bench instances queued by `swebench run --queue` until interrupted.
+    (`patchwright worker` is the GitHub App's worker; this one serves the SWE-bench queue.)"""
+    from agent.swebench.queue import serve_worker
+
+    _guard(serve_worker)(queue, workers, config)

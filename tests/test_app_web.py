@@ -1,0 +1,118 @@
+"""The App's web page as a person sees it: the job list and a run's diff, test evidence and
+trajectory, fetched as HTML and rendered by headless Chromium into a screenshot that is inspected."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+import requests
+from PIL import Image
+
+from agent.app.server import BackgroundServer
+from agent.app.webhook import create_app, store_for
+from agent.report import write_report
+from agent.trajectory import Trajectory
+from app_support import github, settings_for  # noqa: F401 - fixture
+
+BUG_TEST = "tests/test_words.py::test_word_count_ignores_repeated_whitespace"
+DIFF = """diff --git a/textkit/words.py b/textkit/words.py
+--- a/textkit/words.py
++++ b/textkit/words.py
+@@ -3,7 +3,7 @@
+ def word_count(text):
+-    return len(text.split(" "))
++    return len(text.split())
+"""
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--force-color-profile=srgb", "--hide-scrollbars"]
+
+
+def _fixed_run(runs_dir, run_id: str) -> None:
+    """A finished run directory, laid out as the runner leaves it."""
+    run_dir = runs_dir / run_id
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.json").write_text(json.dumps({"run_id": run_id, "request": {}}))
+    trajectory = Trajectory(run_dir / "trajectory.jsonl")
+    for node in ("ingest", "workspace", "index", "localize", "patch"):
+        trajectory.add("node", node=node, seconds=0.1, exit_status="running")
+    trajectory.add("model", node="patch", reply="split on any whitespace", prompt_tokens=900, completion_tokens=40, seconds=1.5)
+    trajectory.add("tests", node="verify", phase="attempt-1", exit_code=0, timed_out=False, seconds=2.0)
+    before = {BUG_TEST: "failed", "tests/test_words.py::test_word_count_simple": "passed"}
+    after = {BUG_TEST: "passed", "tests/test_words.py::test_word_count_simple": "passed"}
+    evidence = {"fail_to_pass": [BUG_TEST], "pass_to_fail": [], "still_failing": [], "passed_after": sorted(after)}
+    (run_dir / "patch.diff").write_text(DIFF)
+    (run_dir / "evidence.json").write_text(json.dumps({"tests_before": before, "tests_after": after, **evidence}))
+    state = {"run_id": run_id, "exit_status": "fixed", "reason": "1 test(s) failed before the patch and pass after it",
+             "issue": {"id": "Codertocat/Hello-World#1", "title": "word_count miscounts"}, "base_commit": "b93095f",
+             "diff": DIFF, "evidence": evidence, "test_exit_code": 0, "attempts": [{"attempt": 1, "outcome": "tests_passed"}]}
+    write_report(run_dir, state, trajectory)
+
+
+@pytest.fixture
+def site(tmp_path, github):
+    settings = settings_for(tmp_path / "home", github)
+    store = store_for(settings)
+    _fixed_run(settings.runs_dir, "run-fixed")
+    for number, state, reason, run_id in [(1, "done", "1 test(s) failed before the patch and pass after it", "run-fixed"),
+                                          (2, "failed", "gave up after 3 attempt(s)", None),
+                                          (3, "refused", "octo-reader has no write permission", None)]:
+        job_id, _ = store.add_trigger(f"d{number}", "issues", "Codertocat/Hello-World", number, 1, "Codertocat", "label")
+        store.update(job_id, state=state, status=state, reason=reason, run_id=run_id,
+                     pr_url="https://github.com/Codertocat/Hello-World/pull/9" if run_id else None)
+    with BackgroundServer(create_app(settings)) as server:
+        yield server.url, tmp_path
+
+
+def _screenshot(url: str, tmp_path, name: str) -> Image.Image:
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed: scripts/setup.sh installs it"
+    png = tmp_path / f"{name}.png"
+    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,900",
+                    f"--screenshot={png}", url], check=True, capture_output=True, timeout=120)
+    return Image.open(png).convert("RGB")
+
+
+def _share(image: Image.Image, hex_colour: str, tolerance: int = 8) -> float:
+    """The fraction of the screenshot's pixels within `tolerance` of the colour."""
+    want = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    counts = image.getcolors(maxcolors=1 << 24)
+    near = sum(n for n, rgb in counts if all(abs(a - b) <= tolerance for a, b in zip(rgb, want)))
+    return near / (image.width * image.height)
+
+
+def test_job_list_shows_every_job_with_its_status(site):
+    url, tmp_path = site
+    html = requests.get(url + "/", timeout=5).text
+    for text in ("Codertocat/Hello-World#1", "Codertocat/Hello-World#2", "Codertocat/Hello-World#3",
+                 "gave up after 3 attempt(s)", "octo-reader has no write permission", 'href="/runs/run-fixed"',
+                 "https://github.com/Codertocat/Hello-World/pull/9"):
+        assert text in html
+    shot = _screenshot(url + "/", tmp_path, "index")
+    assert _share(shot, "#24292f") > 0.03       # the header bar
+    assert _share(shot, "#1a7f37") > 0.0005     # the green "done" badge
+    assert _share(shot, "#cf222e") > 0.0005     # the red "failed" badge
+    assert _share(shot, "#bc4c00") > 0.0005     # the orange "refused" badge
+
+
+def test_run_page_shows_diff_evidence_and_trajectory(site):
+    url, tmp_path = site
+    html = requests.get(url + "/runs/run-fixed", timeout=5).text
+    assert '<span class="del">-    return len(text.split(&#34; &#34;))</span>' in html
+    assert '<span class="add">+    return len(text.split())</span>' in html
+    assert f"<b>{BUG_TEST}</b> (fails before, passes after)" in html
+    assert "900 + 40 tokens" in html and "attempt-1: exit 0" in html
+    shot = _screenshot(url + "/runs/run-fixed", tmp_path, "run")
+    assert shot.size == (1280, 900)
+    assert _share(shot, "#ccffd8") > 0.005      # the added line, green
+    assert _share(shot, "#ffd7d5") > 0.005      # the removed line, red
+    assert _share(shot, "#1a7f37") > 0.001      # "fixed" badge and passing results
+    assert _share(shot, "#f6f8fa") < 0.9        # not a blank page
+
+
+def test_unknown_or_crafted_run_ids_are_404(site):
+    url, _ = site
+    assert requests.get(url + "/runs/no-such-run", timeout=5).status_code == 404
+    assert requests.get(url + "/runs/..%2F..%2Fetc", timeout=5).status_code == 404

@@ -1,0 +1,49 @@
+"""Word-level signals: BM25 over file and unit documents, and rare identifiers written as code."""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from tools.localize.context import Context, Evidence
+from tools.localize.text import terms, tokenize
+
+TITLE_WEIGHT = 2.0   # the title is the issue's own summary: its words count again
+_FRAME_LINE = re.compile(r'File "([^"]+)", line \d+, in ([\w<>.]+)')
+
+
+def bm25(ctx: Context) -> Evidence:
+    # Frames contribute their file and function names only: the rest of a frame is boilerplate.
+    text = _FRAME_LINE.sub(lambda m: f" {m.group(1).rsplit('/', 1)[-1]} {m.group(2)} ", ctx.facts.text)
+    query = Counter(tokenize(text))
+    for t in tokenize(ctx.facts.title):
+        query[t] += TITLE_WEIGHT - 1
+    fs, us = ctx.corpus.bm25(query)
+    top_f, top_u = max(fs.values(), default=0.0), max(us.values(), default=0.0)
+    return Evidence({f: v / top_f for f, v in fs.items()}, {k: v / top_u for k, v in us.items()})
+
+
+def identifiers(ctx: Context) -> Evidence:
+    """Identifiers the issue writes as code (`keep_attrs`, `ignore-paths`), wherever the code uses
+    them: definitions, attributes, option names, strings. Rarer names weigh more."""
+    wanted: dict[str, float] = {}
+    for name, w in ctx.facts.names.items():
+        ts = terms(name)
+        if ts and len(ts) > 1:  # compound names only: single words are BM25's business
+            wanted[ts[0]] = max(wanted.get(ts[0], 0.0), w)
+    for c in ctx.facts.compounds:
+        wanted[c.replace("-", "_")] = max(wanted.get(c.replace("-", "_"), 0.0), 0.8)
+    docs, n = ctx.corpus.docs, len(ctx.corpus.docs)
+    fscore: dict[str, float] = {}
+    uscore: dict[tuple[int, int], float] = {}
+    for term, w in wanted.items():
+        hits = [i for i, d in enumerate(docs) if term in d.file_tf]
+        if not hits or len(hits) > max(3, n // 10):
+            continue  # absent, or so common it names nothing in particular
+        idf = math.log(1 + n / len(hits))
+        for i in hits:
+            fscore[ctx.files[i]] = fscore.get(ctx.files[i], 0.0) + w * idf
+            for u, _ in docs[i].post.get(term, ()):
+                uscore[(i, u)] = uscore.get((i, u), 0.0) + w * idf
+    top_f, top_u = max(fscore.values(), default=0.0), max(uscore.values(), default=0.0)
+    return Evidence({f: v / top_f for f, v in fscore.items()}, {k: v / top_u for k, v in uscore.items()})
