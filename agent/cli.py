@@ -132,12 +132,13 @@ def config_cmd(config: Optional[Path] = ConfigOpt):
 def index_cmd(
     path: Path = typer.Argument(Path("."), help="Repository to index (a bare mirror is fine with --commit)."),
     commit: Optional[str] = typer.Option(None, "--commit", help="Index this commit, read from git without checking out."),
+    workers: int = typer.Option(1, "--workers", help="Processes parsing files the cache does not hold yet."),
 ):
     """Index a repository (parses are cached by blob SHA) and print statistics."""
     from tools.index import build_index
 
-    idx = build_index(path, commit=_commit_sha(path, commit))
-    console.print_json(json.dumps(idx.stats, default=str))
+    idx = build_index(path, commit=_commit_sha(path, commit), workers=max(1, workers))
+    typer.echo(json.dumps(idx.stats, indent=2, default=str))  # stdout: it is the command's output
 
 
 @app.command("map")

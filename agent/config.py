@@ -114,6 +114,29 @@ class AppConfig(BaseModel):
         raise ConfigError("no GitHub App private key: set PATCHWRIGHT_APP__PRIVATE_KEY or app.private_key_file")
 
 
+class TriageConfig(BaseModel):
+    """Backlog triage (`patchwright triage OWNER/REPO`)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    duplicate_threshold: float = 0.45
+    """TF-IDF cosine (title + body) at or above which two issues are shown as likely duplicates."""
+    closed_lookback: int = 100
+    """Most recently updated closed issues also compared against open ones for duplicates."""
+    top_k: int = 3
+    """The budget: most issues one `--apply` run enqueues for a fix."""
+    min_score: float = 0.6
+    """Lowest fixability score (0..1) an issue needs to be enqueued."""
+    report: Path | None = None
+    """Markdown report path; None: home/triage/OWNER+REPO.md."""
+    sender: str | None = None
+    """Login recorded as asking for the enqueued fixes (needs write permission); None: the repository owner."""
+    schedule: str = "0 6 * * 1"
+    """Cron expression (minute hour day month weekday, UTC) of the App's periodic triage."""
+    repos: list[str] = []
+    """OWNER/REPO names the App's periodic triage covers (with --apply)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PATCHWRIGHT_", env_nested_delimiter="__", extra="forbid", use_attribute_docstrings=True
@@ -133,6 +156,8 @@ class Settings(BaseSettings):
     """GitHub access for reading issues."""
     app: AppConfig = Field(default_factory=AppConfig)
     """The GitHub App: webhook server, job queue and workers."""
+    triage: TriageConfig = Field(default_factory=TriageConfig)
+    """Backlog triage: duplicate threshold, enqueue budget, schedule."""
 
     _toml_file: Path | None = None
 

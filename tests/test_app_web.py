@@ -79,7 +79,7 @@ def _share(image: Image.Image, hex_colour: str, tolerance: int = 8) -> float:
     """The fraction of the screenshot's pixels within `tolerance` of the colour."""
     want = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     counts = image.getcolors(maxcolors=1 << 24)
-    near = sum(n for n, rgb in counts if all(abs(a - b) <= tolerance for a, b in zip(rgb, want)))
+    near = sum(n for n, rgb in counts if all(abs(a - b) <= tolerance for a, b in zip(rgb, want, strict=True)))
     return near / (image.width * image.height)
 
 

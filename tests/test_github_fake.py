@@ -59,3 +59,12 @@ def test_pushes_need_the_installation_token_and_leave_no_trace_of_it(github, tmp
     assert github.world.repos[REPO].branches()["topic"] == sha
     for config in [mirror / "config", github.world.repos[REPO].path / "config"]:
         assert token not in config.read_text() and "x-access-token" not in config.read_text()
+
+
+def test_git_gets_the_token_and_none_of_the_bots_secrets(monkeypatch, tmp_path):
+    from tools.forge.push import TOKEN_VAR, git
+
+    monkeypatch.setenv("PATCHWRIGHT_APP__PRIVATE_KEY", "-----BEGIN PRIVATE KEY----- not for git")
+    env = git(["-c", "alias.showenv=!env", "showenv"], cwd=tmp_path, token="ghs_for_this_push")
+    assert f"{TOKEN_VAR}=ghs_for_this_push" in env.splitlines()
+    assert "PRIVATE KEY" not in env

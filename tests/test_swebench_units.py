@@ -55,6 +55,9 @@ def test_eval_script_is_the_official_one_offline():
     assert "git apply --verbose --reject" in runner and "patch --batch --fuzz=5 -p1 -i" in runner
     assert "HTTPBIN_URL" in runner and "exit 97" in runner
     assert "Applied Patch" not in envspec.runner_script("pallets/flask", apply_patch=False)
+    assert envspec.PACKAGING.search("diff --git a/setup.cfg b/setup.cfg\n")
+    assert envspec.PACKAGING.search("x\ndiff --git a/requirements/dev.txt b/requirements/dev.txt\n") is None
+    assert not envspec.PACKAGING.search("diff --git a/pkg/setup_utils.py b/pkg/setup_utils.py\n")
 
 
 def test_sphinx_instances_get_tox_wrappers():

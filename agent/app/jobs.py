@@ -120,8 +120,8 @@ class JobStore:
             else:
                 now = time.time()
                 job_id = db.execute(
-                    "INSERT INTO jobs (issue_key, repo, number, installation_id, sender, trigger, state, status, created, updated)"
-                    " VALUES (?,?,?,?,?,?, 'received', 'received', ?, ?)",
+                    "INSERT INTO jobs (issue_key, repo, number, installation_id, sender, trigger, state, status,"
+                    " created, updated) VALUES (?,?,?,?,?,?, 'received', 'received', ?, ?)",
                     (key, repo, number, installation_id, sender, trigger, now, now)).lastrowid
                 outcome = "created"
             db.execute("INSERT INTO deliveries VALUES (?,?,?,?,?)", (delivery_id, event, job_id, outcome, time.time()))

@@ -13,6 +13,7 @@ environment and never enters the run state, the run directory, a container or a 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from contextlib import contextmanager
 
@@ -177,6 +178,8 @@ class Worker:
 def run_worker(settings: Settings, **backends) -> None:
     """The `patchwright worker` loop: recover what died with earlier workers, then consume."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for name in [n for n in os.environ if n.startswith("PATCHWRIGHT_APP__")]:
+        del os.environ[name]  # read into settings already: no child process (git, docker) inherits the App's key
     worker = Worker(settings, **backends)
     worker.recover()
     worker.queue.consumer().run()

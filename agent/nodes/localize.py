@@ -28,6 +28,7 @@ def localize(state: dict, deps: Deps) -> dict:
         "locations": {
             "files": [[path, round(score, 4)] for path, score in loc.files],
             "symbols": [[s.path, s.qualname, s.start_line, s.end_line, round(score, 4)] for s, score in loc.symbols],
+            "windows": [[path, start, end, round(score, 4)] for path, start, end, score in loc.windows[:20]],
         },
         "context": context,
         "context_budget": budget,

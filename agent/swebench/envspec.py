@@ -200,15 +200,29 @@ def eval_script(row: dict, spec: dict, directives: list[str], test_files: list[s
 APPLY_CMDS = ["git apply --verbose", "git apply --verbose --reject", "patch --batch --fuzz=5 -p1 -i"]
 
 
+def apply_line() -> str:
+    tries = " || ".join(f"{{ {c} /patchwright/patch.diff && echo '>>>>> Applied Patch ({c})'; }}" for c in APPLY_CMDS)
+    return f"{tries} || {{ echo '>>>>> Patch Apply Failed'; exit 97; }}"
+
+
+# A patch touching these may add dependencies; the official eval script re-runs `install` with
+# the network on, so such a patch is applied and installed in a networked layer first.
+PACKAGING = re.compile(r"^diff --git a/(?:\S*/)?(?:setup\.py|setup\.cfg|pyproject\.toml|requirements[^/\s]*\.txt) ", re.M)
+
+
+def reinstall_script(spec: dict) -> str:
+    install = spec.get("install") or "true"
+    return f"cd /testbed\n{apply_line()}\n{install} || echo '>>>>> patchwright: reinstall failed'\n"
+
+
 def runner_script(repo: str, apply_patch: bool) -> str:
     """Apply the prediction as the official harness does (its three commands in order), start any
     local service, then run the eval script; markers split the log into its two files."""
     lines = ["cd /testbed", "echo '>>>>> patchwright: apply'"]
     if apply_patch:
-        tries = " || ".join(f"{{ {c} /patchwright/patch.diff && echo '>>>>> Applied Patch ({c})'; }}" for c in APPLY_CMDS)
-        lines.append(f"{tries} || {{ echo '>>>>> Patch Apply Failed'; exit 97; }}")
+        lines.append(apply_line())
     else:
-        lines.append("echo '>>>>> patchwright: no patch applied (empty oracle)'")
+        lines.append("echo '>>>>> patchwright: no patch applied here (empty oracle, or applied with the reinstall)'")
     if SERVICES.get(repo) == "httpbin":
         lines += ["if [ -x /opt/httpbin/bin/gunicorn ]; then",
                   f"  /opt/httpbin/bin/gunicorn -b 127.0.0.1:{HTTPBIN_PORT} -w 2 httpbin:app >/tmp/httpbin.log 2>&1 &",

@@ -20,6 +20,7 @@ from agent.swebench.dataset import (KEY_PATCH, DatasetError, Predictions, Specs,
                                     oracle_predictions, select, test_directives, test_patch_files)
 from agent.swebench.harness import Harness, SetupError
 from agent.swebench.report import build_report, outcome_path, summary_lines
+from sandbox import layers
 from sandbox.base import SandboxError
 from tools.errors import ToolError
 
@@ -87,7 +88,7 @@ def evaluate_instance(h: Harness, specs: Specs, row: dict, pred: dict, log_root:
     (log_dir / "patch.diff").write_text(patch)
     out: dict = {"instance_id": iid, "model_name_or_path": pred["model_name_or_path"], "oracle": oracle,
                  "status": "error", "reason": "", "timings": {}}
-    image = None
+    image = tmp_image = None
     try:
         spec = specs.spec(row["repo"], row["version"])
         started = time.monotonic()
@@ -104,7 +105,16 @@ def evaluate_instance(h: Harness, specs: Specs, row: dict, pred: dict, log_root:
                                                f"without them: {left_out.read_text().split()}")
         eval_sh = envspec.eval_script(row, spec, test_directives(row), test_patch_files(row))
         (log_dir / "eval.sh").write_text(eval_sh)
-        result = h.run_eval(row, image, None if oracle == "empty" else patch, eval_sh)
+        apply = None if oracle == "empty" else patch
+        reinstall_log = ""
+        if apply and envspec.PACKAGING.search(apply):
+            patched, reinstall_log = h.reinstall_layer(row, image, apply)
+            (log_dir / "reinstall.log").write_text(reinstall_log)
+            if patched:
+                tmp_image, apply = patched, None
+                out.setdefault("notes", []).append("the patch touches packaging files: applied and installed "
+                                                   "with the network before the offline test run")
+        result = h.run_eval(row, tmp_image or image, apply, eval_sh)
         out["timings"]["eval_s"] = round(result.duration, 2)
         out["timings"]["total_s"] = round(time.monotonic() - started, 2)
         apply_log, test_output = grading.split_log(result.output)
@@ -114,7 +124,7 @@ def evaluate_instance(h: Harness, specs: Specs, row: dict, pred: dict, log_root:
             with open(log_dir / "test_output.txt", "a") as f:
                 f.write(f"\n\nTimeout error: {h.timeout:g} seconds exceeded.")
             out["reason"] = f"tests timed out after {h.timeout:g} s"
-        elif ">>>>> Patch Apply Failed" in apply_log:
+        elif ">>>>> Patch Apply Failed" in apply_log + reinstall_log:
             out["reason"] = "patch does not apply (git apply, git apply --reject, patch --fuzz=5 all failed): " \
                             + grading._tail_text(apply_log)
         else:
@@ -129,6 +139,8 @@ def evaluate_instance(h: Harness, specs: Specs, row: dict, pred: dict, log_root:
         out["reason"] = f"internal error: {type(e).__name__}: {e}"
         (log_dir / "traceback.txt").write_text(traceback.format_exc())
     finally:
+        if tmp_image:
+            layers.remove_image(h.sb, tmp_image)
         if image:
             h.drop_instance_image(image)
     path.write_text(json.dumps(out, indent=2))

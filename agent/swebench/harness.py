@@ -156,8 +156,18 @@ class Harness:
             layers.remove_image(self.sb, tag)
 
     # -- one evaluation -----------------------------------------------------------------
+    def reinstall_layer(self, row: dict, image: str, patch: str) -> tuple[str | None, str]:
+        """The patch applied and the project installed again, with the network (as the official
+        eval script's `install` has it): for patches that touch packaging files."""
+        spec = self.specs.spec(row["repo"], row["version"])
+        tag = f"patchwright-swebench-tmp:{_slug(row['instance_id'])}-{_digest(image, patch)}"
+        layer = layers.build_layer(self.sb, image, tag, envspec.reinstall_script(spec), timeout=self.setup_timeout,
+                                   files={"/patchwright/patch.diff": patch.encode()}, workdir="/testbed")
+        return (tag if layer.ok else None), layer.log
+
     def run_eval(self, row: dict, image: str, patch: str | None, eval_sh: str) -> ExecResult:
-        """Apply `patch` (None: apply nothing, the empty oracle) and run the eval script offline."""
+        """Apply `patch` (None: apply nothing, the empty oracle or already applied) and run the
+        eval script offline."""
         network = layers.ensure_network(self.sb)
         files = {"/patchwright/eval.sh": eval_sh.encode()}
         if patch is not None:

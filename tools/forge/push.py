@@ -28,8 +28,9 @@ class PushError(ToolError):
 
 def git(args: list[str], cwd: Path | None = None, token: str | None = None, env: dict | None = None,
         stdin: str | None = None) -> str:
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
-    full_env.pop(TOKEN_VAR, None)
+    # git gets the one token it needs and none of the bot's own settings (the App's key among them).
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHWRIGHT_")}
+    full_env.update({"GIT_TERMINAL_PROMPT": "0", **(env or {})})
     if token:
         full_env[TOKEN_VAR] = token
     cmd = ["git", "-c", "credential.helper=", "-c", f"credential.helper={HELPER}", *args]

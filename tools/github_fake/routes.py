@@ -135,7 +135,8 @@ def create_pull(world, who, owner, name, *, query, data):
     errors = [{"resource": "PullRequest", "field": f, "code": "invalid"} for f, b in (("head", head), ("base", data["base"]))
               if b not in branches]
     if any(p["head"] == head and p["base"] == data["base"] and p["state"] == "open" for p in repo.pulls.values()):
-        errors.append({"resource": "PullRequest", "code": "custom", "message": f"A pull request already exists for {owner}:{head}."})
+        errors.append({"resource": "PullRequest", "code": "custom",
+                       "message": f"A pull request already exists for {owner}:{head}."})
     if errors:
         raise ApiError(422, "Validation Failed", errors=errors)
     with world.lock:

@@ -102,7 +102,8 @@ class World:
         api = f"{self.api_url}/repos/{repo.full_name}/issues/{issue['number']}"
         return {"id": issue["id"], "number": issue["number"], "title": issue["title"], "body": issue["body"],
                 "state": issue["state"], "user": self.user_json(issue["user"]), "labels": issue["labels"],
-                "url": api, "comments_url": f"{api}/comments", "html_url": f"{self.web_url}/{repo.full_name}/issues/{issue['number']}",
+                "url": api, "comments_url": f"{api}/comments",
+                "html_url": f"{self.web_url}/{repo.full_name}/issues/{issue['number']}",
                 "repository_url": f"{self.api_url}/repos/{repo.full_name}", "created_at": issue["created_at"],
                 "pull_request": None, "comments": sum(1 for c in self.comments.values()
                                                       if c["repo"] == repo.full_name and c["issue"] == issue["number"])}

@@ -11,7 +11,7 @@ class Symbol:
     path: str          # repo-relative posix path
     name: str
     qualname: str      # e.g. "Parser.parse"
-    kind: str          # "function" | "class" | "method"
+    kind: str          # "function" | "method" | "class" | "interface" | "enum" | "type" | "module" | "macro"
     start_line: int    # 1-based, inclusive (decorators included)
     end_line: int      # 1-based, inclusive
     signature: str     # the def/class header up to and including ':'
@@ -20,7 +20,9 @@ class Symbol:
 
 @runtime_checkable
 class Index(Protocol):
-    """What localization and context rendering need; a future multi-language index fits it too."""
+    """What localization and context rendering need. RepoIndex (tools/index/repo.py) also offers
+    symbols_in(path), references(path), imports(path), language(path) and blob_key(path), which
+    the localization signals use when present."""
 
     root: Path
     stats: dict

@@ -24,6 +24,8 @@ _FROM_IMPORT = re.compile(r"^\s*(?:>>>\s*|\.\.\.\s*)?from\s+([\w.]+)\s+import\s+
 _IMPORT = re.compile(r"^\s*(?:>>>\s*)?import\s+([\w.]+(?:\s*,\s*[\w.]+)*)", re.M)
 _EXC_LINE = re.compile(r"^[\sE>]*((?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Exception|Warning|Exit|Failure|Interrupt)))"
                        r"(?::\s*(.+))?$", re.M)
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_URL = re.compile(r"\bhttps?://(?!\S*/blob/)\S+")  # permalinks into the repository are kept
 _ALIAS = re.compile(r"^\s*(?:>>>\s*)?(?:from\s+([\w.]+)\s+)?import\s+([\w.]+)\s+as\s+(\w+)", re.M)
 _COMPOUND = re.compile(r"(?<![\w-])[a-z][a-z0-9]+(?:-[a-z][a-z0-9]+)+(?![\w-])")
 _EXC_NAME = re.compile(r"\b([A-Z]\w*(?:Error|Exception|Warning))\b")
@@ -64,6 +66,8 @@ class IssueFacts:
 
 
 def parse_issue(text: str) -> IssueFacts:
+    # Template comments (`<!-- Please check ... -->`) and links are boilerplate shared by every issue.
+    text = _URL.sub(" ", _HTML_COMMENT.sub(" ", text))
     title = text.strip().split("\n", 1)[0]
     facts = IssueFacts(text=text, title=title)
     fenced = _FENCED.findall(text)

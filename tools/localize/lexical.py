@@ -9,15 +9,21 @@ from tools.localize.context import Context, Evidence
 from tools.localize.text import terms, tokenize
 
 TITLE_WEIGHT = 2.0   # the title is the issue's own summary: its words count again
+CODE_WEIGHT = 1.0    # extra query weight of an identifier the issue writes as code
 _FRAME_LINE = re.compile(r'File "([^"]+)", line \d+, in ([\w<>.]+)')
 
 
 def bm25(ctx: Context) -> Evidence:
     # Frames contribute their file and function names only: the rest of a frame is boilerplate.
     text = _FRAME_LINE.sub(lambda m: f" {m.group(1).rsplit('/', 1)[-1]} {m.group(2)} ", ctx.facts.text)
-    query = Counter(tokenize(text))
+    counts = Counter(tokenize(text))
+    # A word pasted fifty times in a log is not fifty times the evidence: damp repeats.
+    query = Counter({t: 1 + math.log(n) for t, n in counts.items()})
     for t in tokenize(ctx.facts.title):
         query[t] += TITLE_WEIGHT - 1
+    for name, w in ctx.facts.names.items():  # identifiers written as code are deliberate
+        for t in terms(name)[:1]:
+            query[t] += CODE_WEIGHT * w
     fs, us = ctx.corpus.bm25(query)
     top_f, top_u = max(fs.values(), default=0.0), max(us.values(), default=0.0)
     return Evidence({f: v / top_f for f, v in fs.items()}, {k: v / top_u for k, v in us.items()})
