@@ -186,6 +186,29 @@ def worker(config: Optional[Path] = ConfigOpt):
     run_worker(load_settings(config))
 
 
+@app.command()
+@guarded
+def triage(
+    repo: str = typer.Argument(..., help="OWNER/REPO whose open issues to triage."),
+    apply: bool = typer.Option(False, "--apply", help="Write labels and triage comments and enqueue the best issues (default: dry run)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Triage at most N open issues (newest first)."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Label, deduplicate and rank open issues by fixability; a ranked table and a Markdown report."""
+    from agent.triage import run_triage
+    from tools.triage.report import table
+
+    result = run_triage(load_settings(config), repo, apply=apply, limit=limit)
+    Console(soft_wrap=False, width=200).print(table(result))
+    if result.model_note:
+        console.print(f"[yellow]model part skipped:[/] {result.model_note}; ranking uses evidence only")
+    console.print(f"{len(result.pairs)} likely duplicate pair(s); report: {result.report_path}")
+    if apply:
+        console.print(f"{result.writes} write call(s); {result.queue_note}")
+    else:
+        console.print("dry run: nothing written (use --apply)")
+
+
 def _progress():
     from agent.progress import NodeProgress
 

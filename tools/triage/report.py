@@ -29,10 +29,11 @@ class Result:
     writes: int = 0
     queued: list[int] = field(default_factory=list)
     queue_note: str = ""
+    report_path: object | None = None
 
 
 def rank(rows: list[Row]) -> list[Row]:
-    """Best first: duplicates of another open issue sink below everything; then score, then age."""
+    """Best first by fixability score; ties: the older issue first."""
     return sorted(rows, key=lambda r: (-r.score, r.number))
 
 
