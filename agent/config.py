@@ -119,7 +119,7 @@ class TriageConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    duplicate_threshold: float = 0.45
+    duplicate_threshold: float = 0.4
     """TF-IDF cosine (title + body) at or above which two issues are shown as likely duplicates."""
     closed_lookback: int = 100
     """Most recently updated closed issues also compared against open ones for duplicates."""
@@ -127,14 +127,20 @@ class TriageConfig(BaseModel):
     """The budget: most issues one `--apply` run enqueues for a fix."""
     min_score: float = 0.6
     """Lowest fixability score (0..1) an issue needs to be enqueued."""
+    enqueue: bool = True
+    """With --apply, put the top K on the App's job store and queue (under home/app/); false: only mark them in the report."""
     report: Path | None = None
     """Markdown report path; None: home/triage/OWNER+REPO.md."""
     sender: str | None = None
     """Login recorded as asking for the enqueued fixes (needs write permission); None: the repository owner."""
-    schedule: str = "0 6 * * 1"
-    """Cron expression (minute hour day month weekday, UTC) of the App's periodic triage."""
+    seconds_between_requests: float = 0.25
+    """Least pause between any two GitHub calls (PyGithub's default pacing)."""
+    seconds_between_writes: float = 1.0
+    """Pause between write calls, GitHub's advice against secondary rate limits (PyGithub's default)."""
+    schedule: str | None = None
+    """Cron expression ("minute hour day month weekday", e.g. "0 6 * * 1") on which `patchwright worker` triages `repos` with --apply; None: no scheduled triage."""
     repos: list[str] = []
-    """OWNER/REPO names the App's periodic triage covers (with --apply)."""
+    """OWNER/REPO names the scheduled triage covers."""
 
 
 class Settings(BaseSettings):
@@ -157,7 +163,7 @@ class Settings(BaseSettings):
     app: AppConfig = Field(default_factory=AppConfig)
     """The GitHub App: webhook server, job queue and workers."""
     triage: TriageConfig = Field(default_factory=TriageConfig)
-    """Backlog triage: duplicate threshold, enqueue budget, schedule."""
+    """Backlog triage: duplicate threshold, enqueue budget, GitHub pacing, report path."""
 
     _toml_file: Path | None = None
 

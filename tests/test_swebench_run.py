@@ -19,6 +19,12 @@ from pipeline_support import make_settings
 from swebench_support import FIX_REPLY, PROBLEM, make_fixture
 
 
+def _settings(home, base_url):
+    # A generous HTTP timeout: under a loaded CI machine a 5 s one turns a scripted reply into an error.
+    settings = make_settings(home, base_url)
+    return settings.model_copy(update={"model": settings.model.model_copy(update={"timeout": 120.0})})
+
+
 def _opts(fx, out, **kw):
     return RunOptions(dataset=fx["dataset"], repos=fx["repos"], run_id="r1", out_dir=out, specs=fx["specs"], **kw)
 
@@ -38,7 +44,7 @@ def test_run_writes_official_predictions_and_resumes(tmp_path):
     fx = make_fixture(tmp_path / "fx", ["local__calc-1", "local__calc-2"])
     out = tmp_path / "out"
     with ScriptedServer([FIX_REPLY, FIX_REPLY]) as server:
-        settings = make_settings(tmp_path / "home", server.base_url)
+        settings = _settings(tmp_path / "home", server.base_url)
         summary = run_instances(settings, _opts(fx, out, instances=["local__calc-1"]))
         assert len(server.requests) == 1
         assert PROBLEM in json.dumps(server.requests[0]) and _hidden_in(server.requests, fx) == []
@@ -67,7 +73,7 @@ def test_run_verify_none_redo_and_oracles(tmp_path):
     fx = make_fixture(tmp_path / "fx")
     out = tmp_path / "out"
     with ScriptedServer([FIX_REPLY, FIX_REPLY]) as server:
-        settings = make_settings(tmp_path / "home", server.base_url)
+        settings = _settings(tmp_path / "home", server.base_url)
         run_instances(settings, _opts(fx, out, verify="none"))
         run_instances(settings, _opts(fx, out, verify="none"))            # done: skipped
         assert len(server.requests) == 1
@@ -108,10 +114,10 @@ def test_queue_through_redis_to_a_worker_process(tmp_path):
         with ScriptedServer([FIX_REPLY]) as server:
             env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHWRIGHT_")}
             env.update(PATCHWRIGHT_HOME=str(tmp_path / "worker-home"), PATCHWRIGHT_MODEL__BASE_URL=server.base_url,
-                       PATCHWRIGHT_MODEL__MAX_RETRIES="0")
+                       PATCHWRIGHT_MODEL__MAX_RETRIES="0", PATCHWRIGHT_MODEL__TIMEOUT="120")
             worker = subprocess.Popen([sys.executable, "-m", "agent.cli", "swebench", "worker", "--queue", url], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            settings = make_settings(tmp_path / "home", server.base_url)
+            settings = _settings(tmp_path / "home", server.base_url)
             done = {}
 
             def enqueue():

@@ -17,6 +17,15 @@ def _nowhere(kind: str, job_id: int | None) -> None:
     raise RuntimeError(f"no worker handler set for {kind} job {job_id}: run `patchwright worker`")
 
 
+def parse_cron(expression: str):
+    """A five-field cron expression as a huey crontab; a clear error names a malformed one."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"cron expression '{expression}' needs 5 fields: minute hour day month weekday")
+    minute, hour, day, month, weekday = fields
+    return crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=weekday)
+
+
 class JobQueue:
     def __init__(self, settings):
         cfg = settings.app
@@ -44,6 +53,11 @@ class JobQueue:
         self._run = self.huey.task(name="run")(run)
         # Every minute: jobs of workers that died on other hosts (lease expired) go back to the queue.
         self.huey.periodic_task(crontab(minute="*"), name="recover")(recover)
+        if settings.triage.schedule:
+            def triage() -> None:
+                self.handler("triage", None)
+
+            self.huey.periodic_task(parse_cron(settings.triage.schedule), name="triage")(triage)
 
     def enqueue(self, kind: str, job_id: int) -> None:
         (self._intake if kind == "intake" else self._run)(job_id)

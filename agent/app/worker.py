@@ -43,8 +43,17 @@ class Worker:
             self.intake(job_id)
         elif kind == "run":
             self.run(job_id)
+        elif kind == "triage":
+            self.triage()
         else:
             self.recover()
+
+    def triage(self) -> None:
+        """The scheduled backlog triage: every configured repository, labels and comments applied."""
+        from agent.triage import run_triage
+
+        for repo_name in self.settings.triage.repos:
+            run_triage(self.settings, repo_name, apply=True)
 
     def recover(self) -> int:
         """Requeue every job that waits for a worker but has no queue message (its worker died,

@@ -29,6 +29,11 @@ BOOTSTRAP = ["pip<25.3", "setuptools<76", "wheel<0.46"]
 # conda names with a different (or no) name on PyPI.
 CONDA_TO_PIP = {"matplotlib-base": "matplotlib", "dask-core": "dask", "pytables": "tables", "iris": "scitools-iris"}
 CONDA_ONLY = {"python", "pip", "hdf5", "cdms2", "libnetcdf", "nodefaults", "conda-forge"}
+# Upper bounds for packages whose later releases removed APIs the benchmark-era code imports
+# (docutils 0.22, July 2025, dropped docutils.utils.roman, which every sphinx 3.x/4.x test
+# imports). The official images were built before those releases; specs pin none of them.
+ERA_CAPS = {"sphinx-doc/sphinx": ["docutils<0.22"]}
+ERA_FILE = "/patchwright/era-constraints.txt"
 # Early requests tests call httpbin at $HTTPBIN_URL: served from PyPI's httpbin on loopback.
 SERVICES = {"psf/requests": "httpbin"}
 HTTPBIN_PORT = 8765
@@ -122,6 +127,8 @@ def env_script(row: dict, spec: dict, mirror: Path | None, specs: Specs) -> str:
     q = lambda items: " ".join(shlex.quote(i) for i in items)  # noqa: E731
     lines = ["set -euxo pipefail", "python3 -m venv /venv", "export PATH=/venv/bin:$PATH",
              f"python -m pip install -q -U {q(BOOTSTRAP)}", "PW_CONSTRAINT=", _INSTALL_FN]
+    if ERA_CAPS.get(repo):
+        lines += [f"mkdir -p /patchwright && printf '%s\\n' {q(ERA_CAPS[repo])} > {ERA_FILE}", f"export PIP_CONSTRAINT={ERA_FILE}"]
     packages = spec.get("packages", "")
     pins = [p for p in spec.get("pip_packages", []) if "==" in p]
     if packages == "requirements.txt":
@@ -159,6 +166,8 @@ def instance_script(row: dict, spec: dict) -> str:
     lines = ["set -euxo pipefail", "cd /testbed",
              "git config --global user.email setup@swebench.config", "git config --global user.name SWE-bench",
              "git config --global --add safe.directory /testbed"]
+    if ERA_CAPS.get(row["repo"]):
+        lines.append(f"export PIP_CONSTRAINT={ERA_FILE}")
     if row["repo"] in MAP_REPO_TO_INSTALL:
         lines.append(MAP_REPO_TO_INSTALL[row["repo"]])
     lines += list(spec.get("pre_install", []))
@@ -210,9 +219,10 @@ def apply_line() -> str:
 PACKAGING = re.compile(r"^diff --git a/(?:\S*/)?(?:setup\.py|setup\.cfg|pyproject\.toml|requirements[^/\s]*\.txt) ", re.M)
 
 
-def reinstall_script(spec: dict) -> str:
+def reinstall_script(spec: dict, repo: str = "") -> str:
     install = spec.get("install") or "true"
-    return f"cd /testbed\n{apply_line()}\n{install} || echo '>>>>> patchwright: reinstall failed'\n"
+    era = f"export PIP_CONSTRAINT={ERA_FILE}\n" if ERA_CAPS.get(repo) else ""
+    return f"cd /testbed\n{era}{apply_line()}\n{install} || echo '>>>>> patchwright: reinstall failed'\n"
 
 
 def runner_script(repo: str, apply_patch: bool) -> str:

@@ -161,7 +161,7 @@ class Harness:
         eval script's `install` has it): for patches that touch packaging files."""
         spec = self.specs.spec(row["repo"], row["version"])
         tag = f"patchwright-swebench-tmp:{_slug(row['instance_id'])}-{_digest(image, patch)}"
-        layer = layers.build_layer(self.sb, image, tag, envspec.reinstall_script(spec), timeout=self.setup_timeout,
+        layer = layers.build_layer(self.sb, image, tag, envspec.reinstall_script(spec, row["repo"]), timeout=self.setup_timeout,
                                    files={"/patchwright/patch.diff": patch.encode()}, workdir="/testbed")
         return (tag if layer.ok else None), layer.log
 

@@ -27,7 +27,8 @@ def github_client(settings):
 
     token = settings.github.token or os.environ.get("GITHUB_TOKEN")
     return Github(base_url=settings.github.api_url, auth=Auth.Token(token) if token else None,
-                  per_page=100, retry=retry_policy(settings.app.github_retries, settings.app.max_rate_limit_wait))
+                  per_page=100, seconds_between_requests=settings.triage.seconds_between_requests,
+                  seconds_between_writes=settings.triage.seconds_between_writes, retry=retry_policy(settings.app.github_retries, settings.app.max_rate_limit_wait))
 
 
 def label_all(model, items) -> tuple[dict[int, str | None], str | None]:
@@ -69,7 +70,10 @@ def run_triage(settings, repo_name: str, *, apply: bool = False, limit: int | No
         by_number = {i.number: i for i in open_items}
         for row in result.rows:
             result.writes += apply_item(by_number[row.number], row.label, comment(row, note is not None))
-        _enqueue(settings, result, repo_name)
+        if cfg.enqueue:
+            _enqueue(settings, result, repo_name)
+        else:
+            result.queue_note = "enqueueing is off (triage.enqueue = false): the top issues are only marked *"
     path = cfg.report or settings.home_dir / "triage" / f"{repo_name.replace('/', '+')}.md"
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(markdown(result))

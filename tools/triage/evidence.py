@@ -10,9 +10,9 @@ _CODE_BLOCK = re.compile(r"```")
 _TRACE = re.compile(r"Traceback \(most recent call last\)|^\s+at [\w.$]+\(|panicked at|^\w+(Error|Exception): ",
                     re.MULTILINE)
 _PATH = re.compile(r"\b[\w./-]+\.(?:py|js|ts|tsx|go|java|rs|rb|toml|cfg|md)\b")
-_REPRO = re.compile(r"\b(steps to reproduce|to reproduce|reproduc\w+|minimal example|expected|actual)\b", re.I)
-_BIG = re.compile(r"\b(redesign|rewrite|refactor|architecture|support for|new backend|plugin system|migrate)\b", re.I)
-_SMALL = re.compile(r"\b(typo|off[- ]by[- ]one|wrong default|should return|returns? None|crash(es)?|raises?)\b", re.I)
+_REPRO = re.compile(r"\b(steps to reproduce|to reproduce|reproduc\w+|minimal example|expected|actual)\b", re.IGNORECASE)
+_BIG = re.compile(r"\b(redesign|rewrite|refactor|architecture|support for|new backend|plugin system|migrate)\b", re.IGNORECASE)
+_SMALL = re.compile(r"\b(typo|off[- ]by[- ]one|wrong default|should return|returns? None|crash(es)?|raises?)\b", re.IGNORECASE)
 _GOOD_LABELS = {"bug", "good first issue", "confirmed", "regression"}
 _BAD_LABELS = {"wontfix", "needs-info", "question", "discussion", "blocked"}
 

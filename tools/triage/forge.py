@@ -29,7 +29,7 @@ class Item:
 def read_backlog(repo, limit: int | None, closed_limit: int) -> tuple[list[Item], list[Item]]:
     """(open issues with their comments, the most recently updated closed issues without)."""
     open_items: list[Item] = []
-    for issue in repo.get_issues(state="open"):
+    for issue in _pages(repo.get_issues(state="open"), limit):
         if issue.pull_request is not None:
             continue
         if limit is not None and len(open_items) >= limit:
@@ -44,12 +44,25 @@ def read_backlog(repo, limit: int | None, closed_limit: int) -> tuple[list[Item]
         open_items.append(item)
     closed: list[Item] = []
     if closed_limit > 0:
-        for issue in repo.get_issues(state="closed", sort="updated", direction="desc"):
+        for issue in _pages(repo.get_issues(state="closed", sort="updated", direction="desc"), closed_limit):
             if len(closed) >= closed_limit:
                 break
             if issue.pull_request is None:
                 closed.append(_item(issue))
     return open_items, closed
+
+
+def _pages(listing, wanted: int | None, per_page: int = 100):
+    """Page by page (page=1, 2, ...) until a short page or enough items: this follows no Link
+    headers, so it works the same on servers that omit them."""
+    seen, page = 0, 0
+    while wanted is None or seen < wanted:
+        items = listing.get_page(page)
+        yield from items
+        seen += len(items)
+        if len(items) < per_page:
+            return
+        page += 1
 
 
 def _item(issue) -> Item:
@@ -61,7 +74,8 @@ def apply(item: Item, label: str | None, comment: str) -> int:
     """Add the label and upsert the triage comment; returns how many write calls were made."""
     writes = 0
     if label and label not in item.labels:
-        item.raw.add_to_labels(label)
+        # {"labels": [...]}: the form GitHub's OpenAPI description gives (PyGithub's add_to_labels sends a bare list)
+        item.raw.requester.requestJsonAndCheck("POST", f"{item.raw.url}/labels", input={"labels": [label]})
         item.labels.append(label)
         writes += 1
     body = f"{MARKER}\n{comment.strip()}\n"

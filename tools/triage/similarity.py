@@ -9,10 +9,7 @@ from collections import Counter
 import numpy as np
 
 _TOKEN = re.compile(r"[a-z_][a-z0-9_]{2,}")
-_STOP = set("""the and for with this that from have has are was were not but you your can when what
-which into then than there their them they will would could should does did doing been being also
-just like only some such use using used get got its it's how why any all one out our more most very
-issue bug please thanks thank hello hi""".split())
+_STOP = set(["the", "and", "for", "with", "this", "that", "from", "have", "has", "are", "was", "were", "not", "but", "you", "your", "can", "when", "what", "which", "into", "then", "than", "there", "their", "them", "they", "will", "would", "could", "should", "does", "did", "doing", "been", "being", "also", "just", "like", "only", "some", "such", "use", "using", "used", "get", "got", "its", "it's", "how", "why", "any", "all", "one", "out", "our", "more", "most", "very", "issue", "bug", "please", "thanks", "thank", "hello", "hi"])
 
 
 def tokens(text: str) -> list[str]:
