@@ -213,3 +213,23 @@ def test_prose_line_is_not_a_filename_and_feedback_mentions_applied(repo):
     result = apply_blocks(repo, [EditBlock("pkg/greet.py", "nope\n", "yes\n")])
     assert "do not resend" not in feedback(result.failures)
     assert "other 2 blocks applied" in feedback(result.failures, applied=2)
+
+
+def test_line_numbers_copied_from_the_listing_are_tolerated(tmp_path):
+    """The 1.5B model copied the listing's `   11 | ` prefixes into its blocks; they are ours, not the file's."""
+    (tmp_path / "numbers.py").write_text('def clamp(value, low, high):\n    """Limit."""\n    return max(low, min(value, low))\n')
+    reply = (
+        "numbers.py\n<<<<<<< SEARCH\n    def clamp(value, low, high):\n   2 |     \"\"\"Limit.\"\"\"\n"
+        "   3 |     return max(low, min(value, low))\n=======\n    def clamp(value, low, high):\n"
+        "   2 |     \"\"\"Limit.\"\"\"\n   3 |     return max(low, min(value, high))\n>>>>>>> REPLACE\n"
+    )
+    result = apply_blocks(tmp_path, parse_blocks(reply))
+    assert result.failures == []
+    assert (tmp_path / "numbers.py").read_text() == 'def clamp(value, low, high):\n    """Limit."""\n    return max(low, min(value, high))\n'
+
+
+def test_loose_match_keeps_intended_nesting(tmp_path):
+    (tmp_path / "m.py").write_text("def f(x):\n    return x\n")
+    reply = "m.py\n<<<<<<< SEARCH\n  return x\n=======\n  if x:\n      return x\n  return 0\n>>>>>>> REPLACE\n"
+    assert apply_blocks(tmp_path, parse_blocks(reply)).failures == []
+    assert (tmp_path / "m.py").read_text() == "def f(x):\n    if x:\n        return x\n    return 0\n"

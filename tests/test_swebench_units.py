@@ -78,6 +78,8 @@ def test_grading_uses_the_official_parser_and_rules():
     assert report["tests_status"]["FAIL_TO_PASS"]["success"] == f2p
     failing = grading.failing_tests(report)
     assert grading.network_failures(test_output, failing) == ["tests/test_x.py::TestNet::test_get[http]"]
+    crashed = "INTERNALERROR> socket.gaierror: [Errno -3] Temporary failure in name resolution\n"
+    assert grading.network_failures(crashed, ["a", "b"]) == ["a", "b"]
     resolved = grading.grade("i-1", f2p, [], "diff", test_output, parser)["i-1"]
     assert resolved["resolved"]
     assert grading.grade("i-1", f2p, p2p, None, test_output, parser)["i-1"]["patch_is_None"]

@@ -67,6 +67,9 @@ def network_failures(test_output: str, failing: list[str]) -> list[str]:
     """The failing tests whose failure text shows a DNS or connection error."""
     if not failing or not NETWORK_ERRORS.search(test_output):
         return []
+    internal = "\n".join(line for line in test_output.splitlines() if line.startswith("INTERNALERROR>"))
+    if NETWORK_ERRORS.search(internal):  # the session itself died reaching out: no test ran
+        return list(failing)
     sections: dict[str, str] = {}
     matches = list(_SECTION.finditer(test_output))
     for m, nxt in zip(matches, matches[1:] + [None]):

@@ -114,6 +114,9 @@ def apply_blocks(root: Path, blocks: list[EditBlock]) -> ApplyResult:
     return result
 
 
+_NUMBERED = re.compile(r"^[ \t]*\d+ \| ?", re.MULTILINE)
+
+
 def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
     rel = block.path.replace("\\", "/")
     target = (root / rel).resolve()
@@ -143,6 +146,9 @@ def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
         new = content + ("" if not content or content.endswith("\n") else "\n") + replace
     else:
         new, reason = _replace(content, search, replace)
+        if new is None and _NUMBERED.search(search):
+            # Small models copy the line numbers our code listings carry; those are ours, not the file's.
+            new, _ = _replace(content, _NUMBERED.sub("", search), _NUMBERED.sub("", replace))
         if new is None:
             closest = _closest(content, search)
             if replace.strip() and replace.strip("\n") in content:
@@ -205,10 +211,40 @@ def _indent(line: str) -> str:
 
 
 def _reindent(rep: list[str], want: list[str], real: list[str]) -> list[str]:
-    """Shift REPLACE by how much SEARCH's first line was mis-indented against the file."""
+    """Give REPLACE the file's indentation: a line that repeats a SEARCH line takes the real line's
+    indentation; a new line keeps its offset from the nearest repeated line above it (or from the
+    first SEARCH line). A block shifted as a whole is shifted back; a block whose lines were
+    mis-indented one by one (copied from a numbered listing) is mended line by line."""
     first = next((k for k, w in enumerate(want) if w.strip()), None)
     if first is None:
         return rep
+    real_of = {}
+    for w, r in zip(want, real):
+        if w.strip():
+            real_of.setdefault((w.strip(), _indent(w)), _indent(r))
+    anchor_wrote, anchor_have = _indent(want[first]), _indent(real[first])
+    out = []
+    for ln in rep:
+        if not ln.strip():
+            out.append(ln)
+            continue
+        wrote = _indent(ln)
+        if (ln.strip(), wrote) in real_of:  # the same line at the same place as in SEARCH
+            anchor_wrote, anchor_have = wrote, real_of[(ln.strip(), wrote)]
+            out.append(anchor_have + ln.lstrip(" \t"))
+        else:
+            out.append(_shift(ln, anchor_wrote, anchor_have))
+    return out
+
+
+def _shift(line: str, wrote: str, have: str) -> str:
+    """Move `line` by the difference between where the model put its anchor and where it really is."""
+    if have.startswith(wrote):
+        return have[len(wrote):] + line
+    if wrote.startswith(have):
+        cut = wrote[len(have):]
+        return line[len(cut):] if line.startswith(cut) else line.lstrip(" \t")
+    return have + line[len(wrote):] if line.startswith(wrote) else line
     have, wrote = _indent(real[first]), _indent(want[first])
     if have.startswith(wrote):
         extra = have[len(wrote):]

@@ -28,12 +28,16 @@ _FUNC = {"function", "method"}
 class FileDoc:
     units: list[Symbol]
     unit_len: list[int]
-    post: dict            # term -> list of (unit position, tf)
+    post: dict            # term -> array of unit position, tf, unit position, tf, ...
     file_tf: dict         # term -> tf over the whole file, path terms included
     file_len: int
     n_lines: int
     line_owner: array      # unit position owning each line, -1 for module level
     unit_refs: list        # per unit: the names its body calls or inherits from (for the unit graph)
+
+
+def pairs(flat) -> zip:
+    return zip(flat[::2], flat[1::2])
 
 
 def unit_symbols(syms: list[Symbol]) -> list[Symbol]:
@@ -68,7 +72,7 @@ def _build(path: str, text: str, syms: list[Symbol], refs: list[tuple[str, int]]
     for ln, u in zip(lines, owner):
         chunks[u].append(ln)
     path_tf = Counter(tokenize(path.replace("/", " ")))
-    post: dict = defaultdict(list)
+    post: dict = defaultdict(lambda: array("i"))
     unit_len = []
     file_tf: Counter = Counter({t: 3 * n for t, n in path_tf.items()})
     for u, s in enumerate(units):
@@ -77,7 +81,7 @@ def _build(path: str, text: str, syms: list[Symbol], refs: list[tuple[str, int]]
         tf.update(tokenize(s.qualname) * 2)  # a method's body rarely names its class
         tf.update(path_tf)
         for t, n in tf.items():
-            post[t].append((u, n))
+            post[t].extend((u, n))  # flat int arrays: few objects for the garbage collector
         unit_len.append(sum(tf.values()))
     file_tf.update(_count("\n".join(chunks.get(-1, ()))))
     unit_refs: list[set] = [set() for _ in units]
@@ -128,13 +132,13 @@ class Corpus:
             if not hits:
                 continue
             idf = math.log(1 + (nf - len(hits) + 0.5) / (len(hits) + 0.5))
-            udf = sum(len(d.post.get(term, ())) for _, d in hits)
+            udf = sum(len(d.post.get(term, ())) for _, d in hits) // 2
             uidf = math.log(1 + (self.n_units - udf + 0.5) / (udf + 0.5))
             for i, d in hits:
                 tf = d.file_tf[term]
                 norm = BM25_K1 * (1 - BM25_B + BM25_B * d.file_len / self.avg_file)
                 fscore[self.files[i]] += qw * idf * tf * (BM25_K1 + 1) / (tf + norm)
-                for u, utf in d.post.get(term, ()):
+                for u, utf in pairs(d.post.get(term, ())):
                     unorm = BM25_K1 * (1 - BM25_B + BM25_B * d.unit_len[u] / self.avg_unit)
                     uscore[(i, u)] += qw * uidf * utf * (BM25_K1 + 1) / (utf + unorm)
         return dict(fscore), dict(uscore)

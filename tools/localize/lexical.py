@@ -6,6 +6,7 @@ import re
 from collections import Counter
 
 from tools.localize.context import Context, Evidence
+from tools.localize.corpus import pairs
 from tools.localize.text import terms, tokenize
 
 TITLE_WEIGHT = 2.0   # the title is the issue's own summary: its words count again
@@ -49,7 +50,7 @@ def identifiers(ctx: Context) -> Evidence:
         idf = math.log(1 + n / len(hits))
         for i in hits:
             fscore[ctx.files[i]] = fscore.get(ctx.files[i], 0.0) + w * idf
-            for u, _ in docs[i].post.get(term, ()):
+            for u, _ in pairs(docs[i].post.get(term, ())):
                 uscore[(i, u)] = uscore.get((i, u), 0.0) + w * idf
     top_f, top_u = max(fscore.values(), default=0.0), max(uscore.values(), default=0.0)
     return Evidence({f: v / top_f for f, v in fscore.items()}, {k: v / top_u for k, v in uscore.items()})

@@ -19,7 +19,7 @@ _GENERATED = re.compile(r"(_pb2(_grpc)?\.py|\.min\.js|_generated\.\w+|\.d\.ts)$|
 _TEST_NAME = re.compile(r"^(test_.*|.*_test|.*_tests|tests?|.*\.test|.*\.spec|.*Test|.*Tests)\.\w+$")
 
 # Priors multiply a file's fused score. Chosen on the development split (see benchmarks/).
-PRIORS = {"source": 1.0, "init": 0.85, "test": 0.3, "docs": 0.3, "example": 0.35,
+PRIORS = {"source": 1.0, "init": 0.7, "test": 0.3, "docs": 0.3, "example": 0.35,
           "benchmark": 0.35, "script": 0.6, "generated": 0.2, "asset": 0.2}
 # Files in a language that is rare in the repository (a Python project's bundled JavaScript).
 MINORITY_LANGUAGE = 0.5
