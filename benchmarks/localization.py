@@ -17,6 +17,7 @@ import gc
 import hashlib
 import json
 import math
+import os
 import re
 import statistics
 import sys
@@ -30,13 +31,16 @@ from tools.git import resolve_source  # noqa: E402
 from tools.index import build_index  # noqa: E402
 from tools.localize.corpus import unit_symbols  # noqa: E402
 from tools.index.graph import file_graph  # noqa: E402
+from tools.localize.embed import embed, enabled as embed_enabled  # noqa: E402
 from tools.localize.fuse import (FILE_WEIGHTS, corpus_for, fuse, gather, minority_files,  # noqa: E402
                                  named_files)
+from tools.localize.signals import SEEDED, SIGNALS  # noqa: E402
 from tools.localize.roles import is_test_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FILE_KS, FUNC_KS = (1, 5, 10), (5, 10)
 KEEP = 300  # per-signal scores kept in --out for tuning
+ALL_SIGNALS = list(SIGNALS) + list(SEEDED)
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
@@ -137,18 +141,24 @@ def run_instance(row: dict, repos: Path, cache, signals_alone: bool) -> dict:
     t1 = time.perf_counter()
     corpus_for(index), file_graph(index)  # per-index term statistics and reference graph
     tp = time.perf_counter()
-    ctx, found = gather(index, row["problem_statement"])
-    loc = fuse(ctx, found, top_files=max(FILE_KS), top_symbols=60)
+    ctx, found = gather(index, row["problem_statement"], names=[n for n in ALL_SIGNALS if n != "embed"])
     t2 = time.perf_counter()
+    if embed_enabled():  # timed apart: the first commit of a repository embeds every file
+        found["embed"] = embed(ctx)
+    te = time.perf_counter()
+    loc = fuse(ctx, found, top_files=max(FILE_KS), top_symbols=60)
     out = {
         "instance_id": row["instance_id"], "repo": row["repo"], "split": split_of(row["instance_id"]),
         "gold_files": gold_files(row["patch"]),
         "gold_functions": sorted(gold_functions(row["patch"], index)),
         "files": [f for f, _ in loc.files], "functions": ranked_functions(loc.symbols),
         "index_seconds": round(t1 - t0, 3), "prepare_seconds": round(tp - t1, 3),
-        "localize_seconds": round(t2 - tp, 3),
+        "localize_seconds": round(t2 - tp, 3), "embed_seconds": round(te - t2, 3),
         "bm25_files": bm25_rank(index, row["problem_statement"]),
     }
+    if "embed" in found:  # the same run without the optional embedding signal
+        core = fuse(ctx, {k: v for k, v in found.items() if k != "embed"}, top_files=max(FILE_KS), top_symbols=60)
+        out["core_files"], out["core_functions"] = [f for f, _ in core.files], ranked_functions(core.symbols)
     only_bm25 = fuse(ctx, {"bm25": found["bm25"]}, top_files=max(FILE_KS), top_symbols=60)
     out["bm25_functions"] = ranked_functions(only_bm25.symbols)
     if signals_alone:
@@ -169,8 +179,8 @@ def pct(xs: list[bool]) -> str:
     return f"{100 * sum(xs) / len(xs):5.1f}" if xs else "    -"
 
 
-def report(results: list[dict]) -> str:
-    lines = []
+def table(results: list[dict], files: str = "files", functions: str = "functions") -> list[str]:
+    """Ours (`files`/`functions` keys) beside plain BM25 files and our symbol-level BM25 functions."""
     head = (f"{'group':<22}{'n':>4} | {'file@1':>6}{'@5':>6}{'@10':>6} | {'bm25@1':>6}{'@5':>6}{'@10':>6}"
             f" | {'nfn':>4}{'fn@5':>6}{'@10':>6} | {'bm25fn@5':>8}{'@10':>6}")
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -178,25 +188,35 @@ def report(results: list[dict]) -> str:
         groups["overall"].append(r)
         groups[f"split {r['split']}"].append(r)
         groups[r["repo"]].append(r)
-    lines.append(head)
-    lines.append("-" * len(head))
+    lines = [head, "-" * len(head)]
     for name in ["overall", "split dev", "split test"] + sorted(g for g in groups if "/" in g):
         rs = groups.get(name, [])
         if not rs:
             continue
         fn = [r for r in rs if r["gold_functions"]]
         gf = lambda r: [tuple(x) for x in r["gold_functions"]]  # noqa: E731
-        cells = [pct([hit(r["files"], r["gold_files"], k) for r in rs]) for k in FILE_KS]
+        cells = [pct([hit(r[files], r["gold_files"], k) for r in rs]) for k in FILE_KS]
         base = [pct([hit(r["bm25_files"], r["gold_files"], k) for r in rs]) for k in FILE_KS]
-        fns = [pct([hit([tuple(x) for x in r["functions"]], gf(r), k) for r in fn]) for k in FUNC_KS]
+        fns = [pct([hit([tuple(x) for x in r[functions]], gf(r), k) for r in fn]) for k in FUNC_KS]
         bfn = [pct([hit([tuple(x) for x in r["bm25_functions"]], gf(r), k) for r in fn]) for k in FUNC_KS]
         lines.append(f"{name:<22}{len(rs):>4} | {cells[0]:>6}{cells[1]:>6}{cells[2]:>6} | "
                      f"{base[0]:>6}{base[1]:>6}{base[2]:>6} | {len(fn):>4}{fns[0]:>6}{fns[1]:>6} | "
                      f"{bfn[0]:>8}{bfn[1]:>6}")
-    med = {k: statistics.median(r[f"{k}_seconds"] for r in results) for k in ("index", "prepare", "localize")}
+    return lines
+
+
+def report(results: list[dict]) -> str:
+    embedded = bool(results) and all("core_files" in r for r in results)
+    lines = [("with the embedding signal:" if embedded else "no model, no embeddings:")] + table(results)
+    if embedded:
+        lines += ["", "same run without embeddings (no model, no torch):"]
+        lines += table(results, "core_files", "core_functions")
+    med = {k: statistics.median(r[f"{k}_seconds"] for r in results)
+           for k in ("index", "prepare", "localize", "embed")}
     lines.append(f"median seconds per instance: index {med['index']:.2f} (blob cache shared across "
                  f"commits), prepare {med['prepare']:.2f} (term statistics and graph, per index), "
-                 f"localize {med['localize']:.2f} (max {max(r['localize_seconds'] for r in results):.2f})")
+                 f"localize {med['localize']:.2f} (max {max(r['localize_seconds'] for r in results):.2f})"
+                 + (f", embed {med['embed']:.2f}" if embedded else ""))
     if results and "alone" in results[0]:
         lines.append("each signal alone (file Acc@1/5/10, share of instances where it finds anything):")
         for name in results[0]["alone"]:
@@ -215,8 +235,12 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/patchwright-bench-index.sqlite", help="blob cache ('' = none)")
     ap.add_argument("--out", type=Path, help="write per-instance results (JSON lines) here")
     ap.add_argument("--signals", action="store_true", help="also score each signal alone")
+    ap.add_argument("--embed", action="store_true",
+                    help="add the optional embedding signal (needs the [embed] extra; also reports without it)")
     args = ap.parse_args()
 
+    if args.embed:
+        os.environ["PATCHWRIGHT_EMBED"] = "1"
     rows = [json.loads(line) for line in args.dataset.read_text().splitlines() if line.strip()]
     reachable = []
     for row in rows:

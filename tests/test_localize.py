@@ -190,3 +190,20 @@ def test_dotted_qualname_mention_ranks_that_method(index):
     loc = localize(index, "pkg.http.HTTPResponse.content_type returns the wrong thing")
     assert loc.symbols[0][0].qualname == "HTTPResponse.content_type"
     assert loc.files[0][0] == "pkg/http.py"
+
+
+def test_core_localization_never_loads_torch(tmp_path):
+    """Embeddings are optional: without PATCHWRIGHT_EMBED the index and localization stay torch-free."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "m.py").write_text("def parse_header(line):\n    return line.split(';')\n")
+    code = ("import sys; from pathlib import Path; from tools.index import build_index; "
+            "from tools.localize import localize; "
+            f"loc = localize(build_index(Path({str(tmp_path)!r}), cache=None), '`parse_header` fails'); "
+            "print(loc.files[0][0], 'torch' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "PATCHWRIGHT_EMBED"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert out.stdout.split() == ["m.py", "False"], out.stderr
