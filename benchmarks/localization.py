@@ -241,6 +241,8 @@ def main() -> None:
 
     if args.embed:
         os.environ["PATCHWRIGHT_EMBED"] = "1"
+        if args.cache:  # file vectors live beside the parse cache, keyed by blob SHA too
+            os.environ.setdefault("PATCHWRIGHT_EMBED_CACHE", args.cache)
     rows = [json.loads(line) for line in args.dataset.read_text().splitlines() if line.strip()]
     reachable = []
     for row in rows:

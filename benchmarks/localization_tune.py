@@ -69,13 +69,16 @@ def main() -> None:
     dev = [r for r in rows if r["split"] == "dev"]
     test = [r for r in rows if r["split"] == "test"]
     fw, uw = dict(fuse_mod.FILE_WEIGHTS), dict(fuse_mod.UNIT_WEIGHTS)
+    # The core is tuned without the optional embedding signal, which is then weighed on top of it,
+    # so the weights serve installations without torch as well.
+    embed_weight, fw["embed"] = fw.get("embed", 0.0), 0.0
     print("start  dev ", fmt(evaluate(dev, fw, uw)))
     print("start  test", fmt(evaluate(test, fw, uw)))
     best = objective(evaluate(dev, fw, uw))
     for _ in range(args.rounds):
         improved = False
         grid = lambda k: [g for g in GRID if g >= FLOOR.get(k, 0.0)]  # noqa: E731
-        knobs = [(fw, k, grid(k)) for k in fw] + [(uw, k, grid(k)) for k in uw]
+        knobs = [(fw, k, grid(k)) for k in fw if k != "embed"] + [(uw, k, grid(k)) for k in uw]
         knobs += [(roles.PRIORS, k, PRIOR_GRID) for k in roles.PRIORS if k != "source"]
         knobs += [(fuse_mod.__dict__, "FILE_SHARE", SHARE_GRID)]
         for table, key, grid in knobs:
@@ -90,6 +93,16 @@ def main() -> None:
             break
     print("tuned  dev ", fmt(evaluate(dev, fw, uw)))
     print("tuned  test", fmt(evaluate(test, fw, uw)))
+    if any("embed" in r["evidence"] and r["evidence"]["embed"]["files"] for r in rows):
+        scores = {}
+        for value in GRID:
+            fw["embed"] = value
+            scores[value] = objective(evaluate(dev, fw, uw))
+        fw["embed"] = max(scores, key=lambda v: (scores[v], -v))
+        print(f"+embed dev  (weight {fw['embed']})", fmt(evaluate(dev, fw, uw)))
+        print(f"+embed test (weight {fw['embed']})", fmt(evaluate(test, fw, uw)))
+    else:
+        fw["embed"] = embed_weight
     print("FILE_WEIGHTS =", json.dumps(fw))
     print("UNIT_WEIGHTS =", json.dumps(uw))
     print("PRIORS =", json.dumps(roles.PRIORS), "FILE_SHARE =", fuse_mod.FILE_SHARE)

@@ -207,3 +207,23 @@ def test_core_localization_never_loads_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert out.stdout.split() == ["m.py", "False"], out.stderr
+
+
+def test_snippet_imports_follow_reexports_to_the_definition(tmp_path):
+    """`from shapes import Circle` names shapes/__init__.py, but the code lives where it is defined."""
+    files = {
+        "src/shapes/__init__.py": "from .round import Circle\nfrom .square import *\n",
+        "src/shapes/round.py": "class Circle:\n    def area(self):\n        return 3.14 * self.r ** 2\n",
+        "src/shapes/square.py": "__all__ = ['Square']\n\n\nclass Square:\n    def area(self):\n        return self.s ** 2\n",
+        "src/shapes/util.py": "def describe(shape):\n    return f'{shape} with area {shape.area()}'\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    index = build_index(tmp_path, cache=None)
+    issue = "Wrong result\n\n```python\nfrom shapes import Circle\nprint(Circle(2).area())\n```\n"
+    loc = localize(index, issue)
+    assert loc.files[0][0] == "src/shapes/round.py"
+    assert loc.symbols[0][0].qualname in ("Circle", "Circle.area")
+    aliased = localize(index, "```python\nimport shapes as sh\nsh.Square(3).area()\n```\nis off by one")
+    assert aliased.files[0][0] == "src/shapes/square.py"  # through the alias and a star import
