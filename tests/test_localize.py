@@ -227,3 +227,60 @@ def test_snippet_imports_follow_reexports_to_the_definition(tmp_path):
     assert loc.symbols[0][0].qualname in ("Circle", "Circle.area")
     aliased = localize(index, "```python\nimport shapes as sh\nsh.Square(3).area()\n```\nis off by one")
     assert aliased.files[0][0] == "src/shapes/square.py"  # through the alias and a star import
+
+
+TRACE_REPO = {
+    "app/__init__.py": "",
+    "app/config.py": "def load(path):\n    with open(path) as fh:\n        return parse(fh.read())\n\n\n"
+                     "def parse(text):\n    key, value = text.split('=')\n    return {key: value}\n",
+    "app/cli.py": "from app.config import load\n\n\ndef main(argv):\n    return load(argv[1])\n",
+    "web/src/format.js": "export function pad(s, n) {\n  return s.padStart(n);\n}\n\n"
+                         "export function render(row) {\n  return row.cells.map(c => pad(c, 4)).join('|');\n}\n",
+    "svc/store.go": "package svc\n\nfunc Open(p string) *Store {\n\treturn &Store{p: p}\n}\n\n"
+                    "func (s *Store) Get(k string) string {\n\treturn s.m[k]\n}\n",
+}
+
+
+@pytest.mark.parametrize("trace, path, unit", [
+    ("app/cli.py:5: in main\n    return load(argv[1])\napp/config.py:7: in parse\n"
+     "    key, value = text.split('=')\nE   ValueError: not enough values to unpack", "app/config.py", "parse"),
+    ("File ~/venv/lib/site-packages/app/config.py:3, in load(path)\n----> 3 return parse(fh.read())",
+     "app/config.py", "load"),
+    ("TypeError: Cannot read properties of undefined (reading 'map')\n"
+     "    at render (/srv/web/src/format.js:6:20)\n    at main (/srv/web/src/index.js:3:1)",
+     "web/src/format.js", "render"),
+    ("panic: assignment to entry in nil map\n\ngoroutine 1 [running]:\n"
+     "example.com/svc.(*Store).Get(...)\n\t/home/u/proj/svc/store.go:8 +0x1d", "svc/store.go", "Store.Get"),
+])
+def test_trace_formats_rank_the_innermost_frame_first(tmp_path, trace, path, unit):
+    for rel, text in TRACE_REPO.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    loc = localize(build_index(tmp_path, cache=None), f"It crashes\n\n```\n{trace}\n```\n")
+    assert loc.files[0][0] == path
+    assert (loc.symbols[0][0].path, loc.symbols[0][0].qualname) == (path, unit)
+    assert loc.windows[0][0] == path
+
+
+VERSIONS_REPO = {
+    "xr/__init__.py": "",
+    "xr/util/print_versions.py": '"""Print versions of numpy, pandas, scipy, netCDF4, setuptools, pip, conda."""\n\n\n'
+                                 "def show_versions():\n    for mod in ('numpy', 'pandas', 'scipy', 'netCDF4', "
+                                 "'setuptools', 'pip', 'conda', 'pytest', 'sphinx', 'IPython'):\n"
+                                 "        print(mod, 'version')\n",
+    "xr/core/indexing.py": '"""Stacking builds a MultiIndex from coordinates."""\n\n\n'
+                           "def stack_coords(coords):\n    return safe_cast(coords)\n\n\n"
+                           "def safe_cast(values):\n    return values.astype('int64')\n",
+}
+
+
+def test_environment_section_of_the_template_is_ignored(tmp_path):
+    for rel, text in VERSIONS_REPO.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    issue = ("stack casts int32 coordinate to int64\n\n### What happened?\n\nStacking coordinates into a "
+             "MultiIndex changes their dtype.\n\n### Environment\n\n<details>\nINSTALLED VERSIONS\n"
+             "python: 3.10\nnumpy: 1.23 pandas: 1.5 scipy: 1.9 netCDF4: 1.6 setuptools: 65 pip: 22\n"
+             "conda: None pytest: 7.2 sphinx: 5.3 IPython: 8.7 version version version\n</details>\n")
+    loc = localize(build_index(tmp_path, cache=None), issue)
+    assert loc.files[0][0] == "xr/core/indexing.py"

@@ -25,6 +25,13 @@ _IMPORT = re.compile(r"^\s*(?:>>>\s*)?import\s+([\w.]+(?:\s*,\s*[\w.]+)*)", re.M
 _EXC_LINE = re.compile(r"^[\sE>]*((?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Exception|Warning|Exit|Failure|Interrupt)))"
                        r"(?::\s*(.+))?$", re.M)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+# Template sections that describe the reporter's machine, not the code: version lists
+# (`xr.show_versions()`, `pip list`) would otherwise point at print_versions.py and setup files.
+_HEADING = re.compile(r"^(?:#{1,6}\s+(.+?)\s*#*|\*\*([^*\n]+)\*\*:?)\s*$", re.M)
+_ENVIRONMENT = re.compile(r"^(?:environment|environment info|system details|versions?|os|os / environment|"
+                          r"python version|\w+ version|extra tools|additional dependencies|screenshots|"
+                          r"output of .*(?:versions?|pip list|freeze).*|mvce confirmation|installed versions)$",
+                          re.I)
 _URL = re.compile(r"\bhttps?://(?!\S*/blob/)\S+")  # permalinks into the repository are kept
 _ALIAS = re.compile(r"^\s*(?:>>>\s*)?(?:from\s+([\w.]+)\s+)?import\s+([\w.]+)\s+as\s+(\w+)", re.M)
 _COMPOUND = re.compile(r"(?<![\w-])[a-z][a-z0-9]+(?:-[a-z][a-z0-9]+)+(?![\w-])")
@@ -67,7 +74,7 @@ class IssueFacts:
 
 def parse_issue(text: str) -> IssueFacts:
     # Template comments (`<!-- Please check ... -->`) and links are boilerplate shared by every issue.
-    text = _URL.sub(" ", _HTML_COMMENT.sub(" ", text))
+    text = strip_environment(_URL.sub(" ", _HTML_COMMENT.sub(" ", text)))
     title = text.strip().split("\n", 1)[0]
     facts = IssueFacts(text=text, title=title)
     fenced = _FENCED.findall(text)
@@ -99,6 +106,23 @@ def parse_issue(text: str) -> IssueFacts:
     _names(text, title, fenced, inline, facts)
     _messages(text, facts)
     return facts
+
+
+def strip_environment(text: str) -> str:
+    """Drop template sections about the reporter's setup, up to the next heading."""
+    fences = [m.span() for m in _FENCED.finditer(text)]
+    heads = [m for m in _HEADING.finditer(text) if not any(a <= m.start() < b for a, b in fences)]
+    if not heads:
+        return text
+    out, pos = [], 0
+    for i, m in enumerate(heads):
+        name = (m.group(1) or m.group(2) or "").strip().rstrip(":").strip("`*_ ")
+        if _ENVIRONMENT.match(name):
+            end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+            out.append(text[pos:m.start()])
+            pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _frames(text: str, facts: IssueFacts) -> None:
