@@ -47,6 +47,8 @@ class RunConfig(BaseModel):
     """Functions and classes taken from localization into the prompt (within the token budget)."""
     feedback_chars: int = 6000
     """Most characters of failing test output fed back to the model."""
+    model_localize: bool = False
+    """Second localization stage: the model picks files, then functions, from the retriever's candidates (two more model calls per run)."""
 
 
 class GitHubConfig(BaseModel):

@@ -27,6 +27,7 @@ class RunState(TypedDict, total=False):
     locations: dict             # {"files": [[path, score]], "symbols": [[path, qualname, start, end, score]]}
     context: str                # the code shown to the model, within the prompt budget
     context_budget: int
+    model_picks: dict           # optional second stage: {"files": [...], "symbols": [[path, qualname]]}
     attempt: int                # patch attempts started so far
     diff: str                   # the current attempt's unified diff
     attempts: list[dict]        # every attempt: diff, outcome, failing tests

@@ -3,6 +3,7 @@
     python benchmarks/localization.py                       # ../shared/swebench/verified.jsonl, /work/.mirror
     python benchmarks/localization.py --repo psf/requests --limit 5 --out /tmp/loc.jsonl
     python benchmarks/localization.py --signals             # also each signal alone
+    python benchmarks/localization.py --model http://127.0.0.1:8000/v1 --limit 5   # + the model stage
 
 Each instance's base commit is read straight from its bare mirror (no checkout). Only the
 problem statement is input; the gold patch is read only to score: gold files are the non-test
@@ -134,7 +135,18 @@ def hit(ranked: list, gold, k: int) -> bool:
     return bool(gold) and set(gold) <= set(ranked[:k])
 
 
-def run_instance(row: dict, repos: Path, cache, signals_alone: bool) -> dict:
+def model_columns(index, row: dict, ask, budget: int) -> dict:
+    """The optional second stage (agent.nodes.localize.second_stage) on top of the same ranking."""
+    from agent.nodes.localize import second_stage
+
+    t = time.perf_counter()
+    loc, picks = second_stage(index, row["problem_statement"], ask, top_files=max(FILE_KS), top_symbols=60,
+                              budget=budget, count_tokens=lambda s: len(s) // 3 + 1)
+    return {"model_files": [f for f, _ in loc.files], "model_functions": ranked_functions(loc.symbols),
+            "model_picks": picks, "model_seconds": round(time.perf_counter() - t, 1)}
+
+
+def run_instance(row: dict, repos: Path, cache, signals_alone: bool, ask=None, budget: int = 3000) -> dict:
     source = resolve_source(row["repo"], repos)
     t0 = time.perf_counter()
     index = build_index(Path(source), commit=row["base_commit"], cache=cache)
@@ -170,6 +182,8 @@ def run_instance(row: dict, repos: Path, cache, signals_alone: bool) -> dict:
         name: {"files": dict(sorted(ev.files.items(), key=lambda t: -t[1])[:KEEP]),
                "units": [unit(k) + [v] for k, v in sorted(ev.units.items(), key=lambda t: -t[1])[:KEEP]]}
         for name, ev in found.items()}
+    if ask is not None:
+        out.update(model_columns(index, row, ask, budget))
     out["named"] = sorted(named_files(found))
     out["minority"] = sorted(minority_files(ctx, found))
     return out
@@ -217,6 +231,11 @@ def report(results: list[dict]) -> str:
                  f"commits), prepare {med['prepare']:.2f} (term statistics and graph, per index), "
                  f"localize {med['localize']:.2f} (max {max(r['localize_seconds'] for r in results):.2f})"
                  + (f", embed {med['embed']:.2f}" if embedded else ""))
+    if results and all("model_files" in r for r in results):
+        lines += ["", "with the model stage (the model picks files, then functions; merged with the above):"]
+        lines += table(results, "model_files", "model_functions")
+        lines.append(f"median model-stage seconds per instance: "
+                     f"{statistics.median(r['model_seconds'] for r in results):.1f}")
     if results and "alone" in results[0]:
         lines.append("each signal alone (file Acc@1/5/10, share of instances where it finds anything):")
         for name in results[0]["alone"]:
@@ -237,7 +256,15 @@ def main() -> None:
     ap.add_argument("--signals", action="store_true", help="also score each signal alone")
     ap.add_argument("--embed", action="store_true",
                     help="add the optional embedding signal (needs the [embed] extra; also reports without it)")
+    ap.add_argument("--model", metavar="BASE_URL", help="OpenAI-compatible endpoint for the optional model stage")
+    ap.add_argument("--model-budget", type=int, default=3000, help="tokens of outline shown to the model")
     args = ap.parse_args()
+    ask = None
+    if args.model:
+        from agent.models import OpenAIModelConfig
+
+        model = OpenAIModelConfig(base_url=args.model, max_tokens=200, timeout=900).build()
+        ask = lambda messages: model.complete(messages).content  # noqa: E731
 
     if args.embed:
         os.environ["PATCHWRIGHT_EMBED"] = "1"
@@ -266,7 +293,7 @@ def main() -> None:
     gc.disable()
     for n, row in enumerate(reachable, 1):
         gc.collect()
-        r = run_instance(row, args.repos, args.cache or None, args.signals)
+        r = run_instance(row, args.repos, args.cache or None, args.signals, ask, args.model_budget)
         results.append(r)
         if sink:
             sink.write(json.dumps(r) + "\n")

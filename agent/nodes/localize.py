@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from agent.deps import Deps
 from prompts import render
-from tools.localize import localize as rank, render_context
+from tools.localize import Localization, localize as rank, render_context
+from tools.localize.rerank import file_listing, merge, pick_files, pick_symbols, skeleton
+
+PICK_FILES, PICK_SYMBOLS = 5, 10
 
 
 def prompt_budget(deps: Deps, issue_text: str) -> int:
@@ -23,6 +26,9 @@ def localize(state: dict, deps: Deps) -> dict:
     cfg = deps.settings.run
     loc = rank(repo_index, issue_text, top_files=cfg.top_files, top_symbols=cfg.top_symbols)
     budget = prompt_budget(deps, issue_text)
+    picks = {}
+    if cfg.model_localize:
+        loc, picks = model_stage(deps, repo_index, issue_text, loc, budget)
     context = render_context(repo_index, loc, budget, count_tokens=deps.count_tokens)
     return {
         "locations": {
@@ -32,7 +38,41 @@ def localize(state: dict, deps: Deps) -> dict:
         },
         "context": context,
         "context_budget": budget,
+        **({"model_picks": picks} if picks else {}),
     }
+
+
+def model_stage(deps: Deps, repo_index, issue_text: str, loc: Localization, budget: int):
+    cfg = deps.settings.run
+    return second_stage(repo_index, issue_text, lambda messages: deps.ask("localize", messages).content,
+                        top_files=cfg.top_files, top_symbols=cfg.top_symbols, budget=budget,
+                        count_tokens=deps.count_tokens, fallback=loc)
+
+
+def second_stage(repo_index, issue_text: str, ask, *, top_files: int, top_symbols: int, budget: int,
+                 count_tokens, fallback: Localization | None = None):
+    """The model picks files from the candidates, then units from those files' outlines; its picks
+    are merged with the retriever's ranking. A reply naming nothing usable keeps the ranking.
+    `ask(messages) -> str` is one model call (the benchmark passes its own)."""
+    wide = rank(repo_index, issue_text, top_files=max(top_files, 25), top_symbols=top_symbols)
+    loc = fallback or Localization(wide.files[:top_files], wide.symbols, wide.windows)
+    listing, candidates = file_listing(repo_index, wide)
+    if not candidates:
+        return loc, {}
+    files = pick_files(ask([{"role": "user", "content": render(
+        "localize_files.j2", issue_text=issue_text, listing=listing, limit=PICK_FILES)}]), candidates, PICK_FILES)
+    if not files:
+        return loc, {"files": [], "symbols": [], "note": "the reply named no candidate file"}
+    outline, shown = skeleton(repo_index, files, budget, count_tokens=count_tokens)
+    symbols = []
+    if shown:
+        example = next((s.qualname for s in shown if s.kind in ("function", "method")), shown[0].qualname)
+        symbols = pick_symbols(ask([{"role": "user", "content": render(
+            "localize_symbols.j2", issue_text=issue_text, skeleton=outline, limit=PICK_SYMBOLS,
+            example=example)}]), shown, PICK_SYMBOLS)
+    merged = merge(wide, files, symbols)
+    merged = Localization(merged.files[:top_files], merged.symbols[:top_symbols], merged.windows)
+    return merged, {"files": files, "symbols": [[s.path, s.qualname] for s in symbols]}
 
 
 def _issue_text(issue: dict) -> str:
