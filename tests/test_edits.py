@@ -64,6 +64,9 @@ def test_parse_empty_search_and_errors():
         parse_blocks("a.py\n<<<<<<< SEARCH\nx\n=======\ny\n")
     with pytest.raises(PatchApplyError, match="file path"):
         parse_blocks("<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n")
+    # The order a 1.5B model got wrong on SWE-bench: the block closed before its new half.
+    with pytest.raises(PatchApplyError, match=">>>>>>> REPLACE before its ======="):
+        parse_blocks("a.py\n<<<<<<< SEARCH\nx\n>>>>>>> REPLACE\n=======\ny\n>>>>>>> REPLACE\n")
 
 
 # -- applying --------------------------------------------------------------------------------

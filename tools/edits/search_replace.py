@@ -55,7 +55,7 @@ def parse_blocks(text: str) -> list[EditBlock]:
             raise PatchApplyError(
                 f"SEARCH/REPLACE block at line {i + 1} has no file path: put the path alone on "
                 "the line before <<<<<<< SEARCH")
-        search, i = _collect(lines, i + 1, _DIVIDER, "=======")
+        search, i = _collect(lines, i + 1, _DIVIDER, "=======", stray=_UPDATED)
         replace, i = _collect(lines, i + 1, _UPDATED, ">>>>>>> REPLACE")
         blocks.append(EditBlock(path=path, search="".join(search), replace="".join(replace)))
         current = path
@@ -67,11 +67,17 @@ def parse_blocks(text: str) -> list[EditBlock]:
     return blocks
 
 
-def _collect(lines: list[str], i: int, end: re.Pattern, marker: str) -> tuple[list[str], int]:
+def _collect(lines: list[str], i: int, end: re.Pattern, marker: str,
+             stray: re.Pattern | None = None) -> tuple[list[str], int]:
     start = i
     while i < len(lines) and not end.match(lines[i].rstrip("\r\n")):
         if _HEAD.match(lines[i].rstrip("\r\n")):
             break
+        if stray is not None and stray.match(lines[i].rstrip("\r\n")):
+            # Small models close the block before writing its new half; say so, not "no match".
+            raise PatchApplyError(f"SEARCH/REPLACE block starting near line {start} has >>>>>>> REPLACE "
+                                  f"before its ======= line: the order is <<<<<<< SEARCH, the old lines, "
+                                  f"=======, the new lines, >>>>>>> REPLACE")
         i += 1
     if i >= len(lines) or not end.match(lines[i].rstrip("\r\n")):
         raise PatchApplyError(f"SEARCH/REPLACE block starting near line {start} is missing "
