@@ -8,7 +8,7 @@ def scripted_server():
         srv = scripted_server(["reply 1", "reply 2"])          # srv.base_url, srv.requests
         bad = scripted_server([], mode="error500")
     """
-    from agent.models.scripted import ScriptedServer
+    from agent.models.scripted_server import ScriptedServer
 
     servers = []
 

@@ -14,7 +14,8 @@ from pydantic import Field, TypeAdapter
 from agent.models.base import Model, ModelError, Reply, estimate_prompt_tokens, estimate_tokens
 from agent.models.openai_compat import OpenAICompatModel, OpenAIModelConfig
 from agent.models.profiles import DEFAULT_PROFILE, PROFILES, Profile, UnknownProfileError, get_profile
-from agent.models.scripted import ScriptedModel, ScriptedModelConfig, ScriptedServer
+from agent.models.scripted import ScriptedModel, ScriptedModelConfig
+from agent.models.scripted_server import ScriptedServer
 
 ModelConfig = Annotated[Union[OpenAIModelConfig, ScriptedModelConfig], Field(discriminator="type")]
 """Either backend's configuration, chosen by its ``type`` field ("openai" or "scripted")."""
