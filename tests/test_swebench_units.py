@@ -130,3 +130,33 @@ def test_prediction_prefers_passing_then_fewest_failures():
     assert pick_patch({"attempts": attempts}) == "B"
     assert pick_patch({"attempts": attempts + [{"diff": "C", "outcome": "tests_passed"}]}) == "C"
     assert pick_patch({"attempts": [{"diff": "", "outcome": "patch_failed"}]}) == ""
+
+
+def test_run_verification_starts_the_same_local_httpbin_as_grading(tmp_path, monkeypatch):
+    """Early requests tests call $HTTPBIN_URL: without the local service they wait on the
+    disabled network until the timeout (seven minutes a run, seen on psf__requests-1724)."""
+    import subprocess
+    from types import SimpleNamespace
+
+    from agent.swebench import verify_env
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "a.txt").write_text("a\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a"],
+                   check=True)
+    scripts = []
+
+    def fake_run_script(sb, env, script, **kw):
+        scripts.append(script)
+        return verify_env.ExecResult(0, ""), {}
+
+    monkeypatch.setattr(verify_env.layers, "run_script", fake_run_script)
+    monkeypatch.setattr(verify_env.layers, "ensure_network", lambda sb: "none")
+    harness = SimpleNamespace(specs=SimpleNamespace(spec=lambda repo, version: {"test_cmd": "pytest -rA"}),
+                              sb=None, mem_limit="1g", cpus=1.0)
+    for repo, expected in (("psf/requests", True), ("pallets/flask", False)):
+        box = verify_env.SpecSandbox(harness, {"repo": repo, "version": "2.0", "instance_id": "x"}, "issue")
+        box.run("env", tmp_path, "bash /patchwright/regression.sh")
+        assert ("export HTTPBIN_URL=http://127.0.0.1:" in scripts[-1]) is expected
+        assert scripts[-1].index("cd /testbed") < scripts[-1].index("bash /patchwright/regression.sh")

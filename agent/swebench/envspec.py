@@ -233,11 +233,17 @@ def runner_script(repo: str, apply_patch: bool) -> str:
         lines.append(apply_line())
     else:
         lines.append("echo '>>>>> patchwright: no patch applied here (empty oracle, or applied with the reinstall)'")
-    if SERVICES.get(repo) == "httpbin":
-        lines += ["if [ -x /opt/httpbin/bin/gunicorn ]; then",
-                  f"  /opt/httpbin/bin/gunicorn -b 127.0.0.1:{HTTPBIN_PORT} -w 2 httpbin:app >/tmp/httpbin.log 2>&1 &",
-                  f"  export HTTPBIN_URL=http://127.0.0.1:{HTTPBIN_PORT}/",
-                  f"  for i in $(seq 50); do python -c 'import socket; socket.create_connection((\"127.0.0.1\", {HTTPBIN_PORT}))' "
-                  "2>/dev/null && break; sleep 0.2; done", "fi"]
+    lines += service_lines(repo)
     lines += ["echo '>>>>> patchwright: eval'", "bash /patchwright/eval.sh 2>&1"]
     return "\n".join(lines) + "\n"
+
+
+def service_lines(repo: str) -> list[str]:
+    """Start the repository's local test service, if it has one (httpbin for early requests)."""
+    if SERVICES.get(repo) != "httpbin":
+        return []
+    return ["if [ -x /opt/httpbin/bin/gunicorn ]; then",
+            f"  /opt/httpbin/bin/gunicorn -b 127.0.0.1:{HTTPBIN_PORT} -w 2 httpbin:app >/tmp/httpbin.log 2>&1 &",
+            f"  export HTTPBIN_URL=http://127.0.0.1:{HTTPBIN_PORT}/",
+            f"  for i in $(seq 50); do python -c 'import socket; socket.create_connection((\"127.0.0.1\", {HTTPBIN_PORT}))' "
+            "2>/dev/null && break; sleep 0.2; done", "fi"]

@@ -13,6 +13,7 @@ import re
 import shlex
 from pathlib import Path
 
+from agent.swebench.envspec import service_lines
 from agent.swebench.harness import Harness
 from sandbox import layers
 from sandbox.base import ExecResult
@@ -53,7 +54,9 @@ class SpecSandbox:
     def run(self, env: str, repo_dir: Path, command: str, *, timeout: float | None = None,
             junit_path: str | None = "/tmp/junit.xml") -> ExecResult:
         diff = diff_worktree(Path(repo_dir))
-        lines = ["cd /testbed"]
+        # The same local services as grading: without httpbin, early requests tests wait on the
+        # disabled network until the timeout.
+        lines = ["cd /testbed", *service_lines(self.row["repo"])]
         if diff.strip():
             lines.append("git apply --whitespace=nowarn /patchwright/patch.diff || exit 125")
         lines.append(command)
