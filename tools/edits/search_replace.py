@@ -1,4 +1,4 @@
-"""Aider-style SEARCH/REPLACE blocks: parse them from model output and apply them to files.
+"""Aider-style SEARCH/REPLACE blocks: apply them to files (blocks.py parses them).
 
 Models copy code imperfectly, so a block that does not match exactly is retried ignoring
 per-line leading/trailing whitespace; when that fails too the model gets the closest real lines
@@ -12,20 +12,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.errors import PatchApplyError
+from tools.edits.blocks import EditBlock, split_lines
 
-_HEAD = re.compile(r"^<{5,9} SEARCH\s*$")
-_DIVIDER = re.compile(r"^={5,9}\s*$")
-_UPDATED = re.compile(r"^>{5,9} REPLACE\s*$")
-_FENCE = "```"
+_NUMBERED = re.compile(r"^[ \t]*\d+ \| ?", re.MULTILINE)  # our listings' "   12 | "
 _NOT_SOURCE = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
-
-
-@dataclass
-class EditBlock:
-    path: str
-    search: str
-    replace: str
 
 
 @dataclass
@@ -41,73 +31,6 @@ class ApplyResult:
     failures: list[BlockFailure]
 
 
-def parse_blocks(text: str) -> list[EditBlock]:
-    lines = _lines(text)
-    blocks: list[EditBlock] = []
-    current: str | None = None  # aider reuses the previous filename when a block omits it
-    i = 0
-    while i < len(lines):
-        if not _HEAD.match(lines[i].rstrip("\r\n")):
-            i += 1
-            continue
-        path = _find_filename(lines[max(0, i - 3):i]) or current
-        if not path:
-            raise PatchApplyError(
-                f"SEARCH/REPLACE block at line {i + 1} has no file path: put the path alone on "
-                "the line before <<<<<<< SEARCH")
-        search, i = _collect(lines, i + 1, _DIVIDER, "=======", stray=_UPDATED)
-        replace, i = _collect(lines, i + 1, _UPDATED, ">>>>>>> REPLACE")
-        blocks.append(EditBlock(path=path, search="".join(search), replace="".join(replace)))
-        current = path
-        i += 1
-    if not blocks:
-        raise PatchApplyError(
-            "no SEARCH/REPLACE blocks found: write each edit as the file path on its own line, "
-            "then <<<<<<< SEARCH, the exact old lines, =======, the new lines, >>>>>>> REPLACE")
-    return blocks
-
-
-def _collect(lines: list[str], i: int, end: re.Pattern, marker: str,
-             stray: re.Pattern | None = None) -> tuple[list[str], int]:
-    start = i
-    while i < len(lines) and not end.match(lines[i].rstrip("\r\n")):
-        if _HEAD.match(lines[i].rstrip("\r\n")):
-            break
-        if stray is not None and stray.match(lines[i].rstrip("\r\n")):
-            # Small models close the block before writing its new half; say so, not "no match".
-            raise PatchApplyError(f"SEARCH/REPLACE block starting near line {start} has >>>>>>> REPLACE "
-                                  f"before its ======= line: the order is <<<<<<< SEARCH, the old lines, "
-                                  f"=======, the new lines, >>>>>>> REPLACE")
-        i += 1
-    if i >= len(lines) or not end.match(lines[i].rstrip("\r\n")):
-        raise PatchApplyError(f"SEARCH/REPLACE block starting near line {start} is missing "
-                              f"its {marker} line")
-    return lines[start:i], i
-
-
-def _find_filename(before: list[str]) -> str | None:
-    """Look back up to 3 lines, past fence openers like ```python, for the path (as aider does)."""
-    for line in reversed(before):
-        line = line.strip()
-        name = _strip_filename(line)
-        if name:
-            return name
-        if not line.startswith(_FENCE):
-            return None
-    return None
-
-
-def _strip_filename(line: str) -> str | None:
-    if not line or line == "...":
-        return None
-    if line.startswith(_FENCE):
-        rest = line[len(_FENCE):].strip()
-        return rest if rest and ("." in rest or "/" in rest) and " " not in rest else None
-    name = line.rstrip(":").lstrip("#").strip().strip("`").strip("*").strip()
-    # Needing a '.' or '/' keeps prose like "Fix:" from being taken for a file name.
-    return name if name and " " not in name and ("." in name or "/" in name) else None
-
-
 def apply_blocks(root: Path, blocks: list[EditBlock]) -> ApplyResult:
     root = Path(root).resolve()
     result = ApplyResult(applied=[], failures=[])
@@ -118,9 +41,6 @@ def apply_blocks(root: Path, blocks: list[EditBlock]) -> ApplyResult:
         else:
             result.failures.append(BlockFailure(block=block, reason=reason, closest=closest))
     return result
-
-
-_NUMBERED = re.compile(r"^[ \t]*\d+ \| ?", re.MULTILINE)
 
 
 def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
@@ -165,7 +85,7 @@ def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
 
 
 def _replace(content: str, search: str, replace: str) -> tuple[str | None, str]:
-    lines = _lines(content)
+    lines = split_lines(content)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"  # compare whole lines even when the file lacks a final newline
     want = _as_lines(search)
@@ -197,7 +117,7 @@ def _ambiguous(starts: list[int]) -> str:
 
 
 def _as_lines(text: str) -> list[str]:
-    return [ln if ln.endswith("\n") else ln + "\n" for ln in _lines(text)]
+    return [ln if ln.endswith("\n") else ln + "\n" for ln in split_lines(text)]
 
 
 def _splice(content: str, lines: list[str], i: int, n: int, rep: list[str]) -> str:
@@ -206,10 +126,6 @@ def _splice(content: str, lines: list[str], i: int, n: int, rep: list[str]) -> s
     return out[:-1] if content and not content.endswith("\n") and out.endswith("\n") else out
 
 
-def _lines(text: str) -> list[str]:
-    """Split on newlines only: str.splitlines also breaks at form feeds, shifting line numbers."""
-    parts = text.split("\n")
-    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def _indent(line: str) -> str:
@@ -251,25 +167,12 @@ def _shift(line: str, wrote: str, have: str) -> str:
         cut = wrote[len(have):]
         return line[len(cut):] if line.startswith(cut) else line.lstrip(" \t")
     return have + line[len(wrote):] if line.startswith(wrote) else line
-    have, wrote = _indent(real[first]), _indent(want[first])
-    if have.startswith(wrote):
-        extra = have[len(wrote):]
-        return [extra + ln if ln.strip() else ln for ln in rep]
-    if wrote.startswith(have):
-        cut, out = wrote[len(have):], []
-        for ln in rep:
-            if ln.startswith(cut) or not ln.strip():
-                out.append(ln[len(cut):] if ln.startswith(cut) else ln)
-            else:  # shallower than the shift itself: flush left rather than guess
-                out.append(ln.lstrip(" \t"))
-        return out
-    return rep
 
 
 def _closest(content: str, search: str, context: int = 2) -> str:
     """The window of real lines most like SEARCH, numbered, like aider's "did you mean"."""
-    lines = [ln.rstrip("\n") for ln in _lines(content)]
-    want = [w.rstrip("\n") for w in _lines(search)]
+    lines = [ln.rstrip("\n") for ln in split_lines(content)]
+    want = [w.rstrip("\n") for w in split_lines(search)]
     if not lines or not want:
         return ""
     size = min(len(want), len(lines))
