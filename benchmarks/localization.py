@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.git import resolve_source  # noqa: E402
 from tools.index import build_index  # noqa: E402
+from tools.localize import localize  # noqa: E402
 from tools.localize.corpus import unit_symbols  # noqa: E402
 from tools.index.graph import file_graph  # noqa: E402
 from tools.localize.embed import embed, enabled as embed_enabled  # noqa: E402
@@ -137,10 +138,11 @@ def hit(ranked: list, gold, k: int) -> bool:
 
 def model_columns(index, row: dict, ask, budget: int) -> dict:
     """The optional second stage (agent.nodes.localize.second_stage) on top of the same ranking."""
-    from agent.nodes.localize import second_stage
+    from agent.nodes.localize import CANDIDATES, second_stage
 
     t = time.perf_counter()
-    loc, picks = second_stage(index, row["problem_statement"], ask, top_files=max(FILE_KS), top_symbols=60,
+    wide = localize(index, row["problem_statement"], top_files=CANDIDATES, top_symbols=60)
+    loc, picks = second_stage(index, row["problem_statement"], wide, ask, top_files=max(FILE_KS), top_symbols=60,
                               budget=budget, count_tokens=lambda s: len(s) // 3 + 1)
     return {"model_files": [f for f, _ in loc.files], "model_functions": ranked_functions(loc.symbols),
             "model_picks": picks, "model_seconds": round(time.perf_counter() - t, 1)}

@@ -7,6 +7,7 @@ from tools.localize import Localization, localize as rank, render_context
 from tools.localize.rerank import file_listing, merge, pick_files, pick_symbols, skeleton
 
 PICK_FILES, PICK_SYMBOLS = 5, 10
+CANDIDATES = 25   # files the model chooses from
 
 
 def prompt_budget(deps: Deps, issue_text: str) -> int:
@@ -24,11 +25,16 @@ def localize(state: dict, deps: Deps) -> dict:
     issue_text = _issue_text(state["issue"])
     repo_index = deps.index_for(state["workspace_dir"])
     cfg = deps.settings.run
-    loc = rank(repo_index, issue_text, top_files=cfg.top_files, top_symbols=cfg.top_symbols)
+    # The model stage chooses among more candidates than the prompt shows: rank them once.
+    wanted = max(cfg.top_files, CANDIDATES) if cfg.model_localize else cfg.top_files
+    found = rank(repo_index, issue_text, top_files=wanted, top_symbols=cfg.top_symbols)
+    loc = Localization(found.files[:cfg.top_files], found.symbols, found.windows)
     budget = prompt_budget(deps, issue_text)
     picks = {}
     if cfg.model_localize:
-        loc, picks = model_stage(deps, repo_index, issue_text, loc, budget)
+        loc, picks = second_stage(repo_index, issue_text, found, lambda messages: deps.ask("localize", messages).content,
+                                  top_files=cfg.top_files, top_symbols=cfg.top_symbols, budget=budget,
+                                  count_tokens=deps.count_tokens)
     context = render_context(repo_index, loc, budget, count_tokens=deps.count_tokens)
     return {
         "locations": {
@@ -42,21 +48,13 @@ def localize(state: dict, deps: Deps) -> dict:
     }
 
 
-def model_stage(deps: Deps, repo_index, issue_text: str, loc: Localization, budget: int):
-    cfg = deps.settings.run
-    return second_stage(repo_index, issue_text, lambda messages: deps.ask("localize", messages).content,
-                        top_files=cfg.top_files, top_symbols=cfg.top_symbols, budget=budget,
-                        count_tokens=deps.count_tokens, fallback=loc)
-
-
-def second_stage(repo_index, issue_text: str, ask, *, top_files: int, top_symbols: int, budget: int,
-                 count_tokens, fallback: Localization | None = None):
-    """The model picks files from the candidates, then units from those files' outlines; its picks
-    are merged with the retriever's ranking. A reply naming nothing usable keeps the ranking.
-    `ask(messages) -> str` is one model call (the benchmark passes its own)."""
-    wide = rank(repo_index, issue_text, top_files=max(top_files, 25), top_symbols=top_symbols)
-    loc = fallback or Localization(wide.files[:top_files], wide.symbols, wide.windows)
-    listing, candidates = file_listing(repo_index, wide)
+def second_stage(repo_index, issue_text: str, wide: Localization, ask, *, top_files: int, top_symbols: int,
+                 budget: int, count_tokens):
+    """The model picks files from the retriever's candidates (`wide`), then units from those files'
+    outlines; its picks are merged with the ranking. A reply naming nothing usable keeps the
+    ranking. `ask(messages) -> str` is one model call (the benchmark passes its own)."""
+    loc = Localization(wide.files[:top_files], wide.symbols, wide.windows)
+    listing, candidates = file_listing(repo_index, wide, CANDIDATES)
     if not candidates:
         return loc, {}
     files = pick_files(ask([{"role": "user", "content": render(
