@@ -18,10 +18,13 @@ MODEL_WEIGHT = 2.0   # a pick by the model counts twice a retriever place: it re
 MAX_OUTLINE = 8      # top-level names shown per candidate file
 
 
-def _outline(index: Index, path: str) -> list[Symbol]:
-    syms = index.symbols_in(path) if hasattr(index, "symbols_in") else [
+def _symbols(index: Index, path: str) -> list[Symbol]:
+    return index.symbols_in(path) if hasattr(index, "symbols_in") else [
         s for s in index.symbols() if s.path == path]
-    return [s for s in syms if "." not in s.qualname]
+
+
+def _outline(index: Index, path: str) -> list[Symbol]:
+    return [s for s in _symbols(index, path) if "." not in s.qualname]
 
 
 def file_listing(index: Index, loc: Localization, limit: int = 25) -> tuple[str, list[str]]:
@@ -45,10 +48,8 @@ def skeleton(index: Index, paths: list[str], budget_tokens: int,
     parts: list[str] = []
     shown: list[Symbol] = []
     for path in paths:
-        syms = index.symbols_in(path) if hasattr(index, "symbols_in") else [
-            s for s in index.symbols() if s.path == path]
         lines = [f"## {path}"]
-        for s in syms:
+        for s in _symbols(index, path):
             if s.kind not in ("function", "method", "class"):
                 continue
             indent = "    " * s.qualname.count(".")
