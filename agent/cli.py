@@ -37,7 +37,7 @@ def guarded(fn):
                 raise
             console.print(f"[bold red]error:[/] {e}")
             run_id = getattr(e, "run_id", None)
-            if run_id and code != 2:
+            if run_id and code not in (2, 5):  # bad input and security stops are not resumed
                 console.print(f"run {run_id} is kept; continue it with: patchwright resume {run_id}")
             raise typer.Exit(code)
     return run
@@ -225,5 +225,14 @@ def _finish(result) -> None:
     raise typer.Exit(result.exit_code)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The `patchwright` command: secrets leave the initial environment first (agent.secrets)."""
+    from agent import secrets
+
+    secrets.take_handed()
+    secrets.reexec_without_secrets()
     app()
+
+
+if __name__ == "__main__":
+    main()

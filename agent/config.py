@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Annotated, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict,
+                               TomlConfigSettingsSource)
 
+from agent import secrets
 from agent.models import OpenAIModelConfig, ScriptedModelConfig
 from sandbox.docker import DockerSandboxConfig
 
@@ -59,10 +61,13 @@ class GitHubConfig(BaseModel):
     token: str | None = None
     """Token for reading issues; from $GITHUB_TOKEN or PATCHWRIGHT_GITHUB__TOKEN, never from the TOML file."""
 
+    def resolved_token(self) -> str | None:
+        return self.token or secrets.get("GITHUB_TOKEN")
+
     def client(self):
         from github import Auth, Github
 
-        token = self.token or os.environ.get("GITHUB_TOKEN")
+        token = self.resolved_token()
         auth = Auth.Token(token) if token else None
         return Github(base_url=self.api_url, auth=auth, retry=3)
 
@@ -81,10 +86,12 @@ class AppConfig(BaseModel):
     """A file holding the App's private key, instead of private_key."""
     webhook_secret: SecretStr | None = None
     """The webhook secret set on the App; deliveries without a valid signature get 401."""
+    max_body_bytes: int = 25 * 1024 * 1024
+    """Largest webhook body accepted (GitHub caps payloads at 25 MB); a larger one gets 413 before its signature is checked."""
     label: str = "patchwright"
     """Adding this label to an issue starts a fix run."""
     command: str = "/patchwright fix"
-    """A comment containing this text starts a fix run."""
+    """A comment with this command at the start of a line (alone or followed by a space and more text) starts a fix run."""
     host: str = "127.0.0.1"
     """Address `patchwright app serve` listens on."""
     port: int = 8080
@@ -171,7 +178,9 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        # Secrets handed over by agent.secrets (out of the initial environment) rank as environment.
+        handed = InitSettingsSource(settings_cls, init_kwargs=secrets.handed_settings())
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, handed]
         toml = _config_path()
         if toml is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))

@@ -1,11 +1,13 @@
 """The run report, as JSON for programs and Markdown for people. Written at the end of every run,
-and when a run stops on an error, so there is always something to open."""
+and when a run stops on an error, so there is always something to open. The Markdown shows the
+issue's, the tests' and the model's text inert (tools.forge.markdown): it is read rendered."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from agent.trajectory import Trajectory
+from tools.forge.markdown import code, fence, text
 
 
 def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str | None = None) -> dict:
@@ -25,6 +27,9 @@ def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str 
             "pass_to_fail": evidence.get("pass_to_fail", []),
             "still_failing": evidence.get("still_failing", []),
             "exit_code_after": state.get("test_exit_code"),
+            # What the sandbox cut when reading test output back (capped, so a huge file cannot
+            # fill the host's memory): the evidence above comes from the part that was read.
+            "output_cut": [note for e in trajectory.events("tests") for note in e.get("truncated", [])],
         },
         "localization": (state.get("locations") or {}).get("files", [])[:10],
         "usage": trajectory.usage(),
@@ -47,18 +52,20 @@ def _files_changed(diff: str) -> list[str]:
 
 
 def _markdown(r: dict, diff: str) -> str:
-    lines = [f"# patchwright run {r['run_id']}", "", f"**Status:** {r['status']}: {r['reason']}", "",
-             f"**Issue:** {r['issue'].get('title') or r['issue'].get('id')} ({r['issue'].get('source')})",
-             f"**Base commit:** `{r['base_commit']}`", ""]
+    issue = r["issue"]
+    lines = [f"# patchwright run {r['run_id']}", "", f"**Status:** {r['status']}: {text(r['reason'])}", "",
+             f"**Issue:** {text(issue.get('title') or issue.get('id') or '')} ({text(str(issue.get('source')))})",
+             f"**Base commit:** {code(str(r['base_commit']))}", ""]
     t = r["tests"]
     lines += ["## Test evidence", ""]
-    lines += [f"- fails before, passes after: `{x}`" for x in t["fail_to_pass"]] or ["- no test went from failing to passing"]
-    lines += [f"- passed before, fails after: `{x}`" for x in t["pass_to_fail"]]
-    lines += [f"- still failing: `{x}`" for x in t["still_failing"]]
+    lines += [f"- fails before, passes after: {code(x)}" for x in t["fail_to_pass"]] or ["- no test went from failing to passing"]
+    lines += [f"- passed before, fails after: {code(x)}" for x in t["pass_to_fail"]]
+    lines += [f"- still failing: {code(x)}" for x in t["still_failing"]]
+    lines += [f"- output cut: {text(x)}" for x in t.get("output_cut", [])]
     lines += ["", "## Attempts", ""] + [f"- {a['attempt']}: {a['outcome']}" for a in r["attempts"]]
     u = r["usage"]
     lines += ["", "## Usage", "", f"{u['calls']} model calls, {u['prompt_tokens']} prompt + {u['completion_tokens']} completion tokens", ""]
     lines += ["## Time per node (s)", ""] + [f"- {k}: {v}" for k, v in r["node_seconds"].items()]
     if diff:
-        lines += ["", "## Patch", "", "```diff", diff.rstrip(), "```"]
+        lines += ["", "## Patch", "", fence(diff, "diff")]  # a fence no line of the diff can close
     return "\n".join(lines) + "\n"

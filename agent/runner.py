@@ -1,7 +1,10 @@
-"""Start and resume runs. A run is a directory (runs/RUN_ID) holding the request, the LangGraph
-SQLite checkpoint, the trajectory, the workspace and the deliverables; errors are caught here, once."""
+"""Start and resume runs. A run is a directory (runs/RUN_ID) holding the request, the issue, the
+LangGraph SQLite checkpoint, the trajectory, the workspace and the deliverables; errors are caught
+here, once. One process at a time drives a run: it holds the run's lock file while it does."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import re
 import secrets
@@ -16,9 +19,12 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from agent.config import Settings
 from agent.deps import Deps
 from agent.graph import build_graph
+from agent.nodes.ingest import ISSUE_FILE, save_issue
 from agent.report import write_report
 
 EXIT_FIXED, EXIT_UNFIXED = 0, 1
+EXIT_BAD_RUN = 2  # as for bad input: the run cannot go on as it is, and nothing was changed
+LOCK_FILE, CHECKPOINT_FILE = "run.lock", "checkpoints.sqlite"
 
 
 class RunError(Exception):
@@ -55,20 +61,66 @@ def start_run(settings: Settings, request: dict, *, run_id: str | None = None,
     run_id = run_id or new_run_id(label)
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "run.json").write_text(json.dumps({"run_id": run_id, "request": request}, indent=2), encoding="utf-8")
-    return _drive(settings, run_id, run_dir, {"run_id": run_id, "request": request}, on_update, backends)
+    with _run_lock(run_id, run_dir):
+        if request.get("issue"):
+            # The issue goes to its own file once; the request (in run.json and in every checkpoint)
+            # only names it, so a huge issue is not stored again at each step.
+            save_issue(run_dir, request["issue"])
+            request = {**{k: v for k, v in request.items() if k != "issue"}, "issue_file": ISSUE_FILE}
+        (run_dir / "run.json").write_text(json.dumps({"run_id": run_id, "request": request}, indent=2), encoding="utf-8")
+        return _drive(settings, run_id, run_dir, {"run_id": run_id, "request": request}, on_update, backends)
 
 
 def resume_run(settings: Settings, run_id: str, *, on_update=None, **backends) -> RunResult:
     run_dir = settings.runs_dir / run_id
     if not (run_dir / "run.json").is_file():
-        raise RunError(run_id, f"no run '{run_id}' under {settings.runs_dir}", 2)
-    return _drive(settings, run_id, run_dir, None, on_update, backends)
+        raise RunError(run_id, f"no run '{run_id}' under {settings.runs_dir}", EXIT_BAD_RUN)
+    with _run_lock(run_id, run_dir):
+        _check_checkpoint(run_id, run_dir / CHECKPOINT_FILE)
+        return _drive(settings, run_id, run_dir, None, on_update, backends)
+
+
+@contextlib.contextmanager
+def _run_lock(run_id: str, run_dir: Path):
+    """Hold the run's lock, or fail at once: two processes driving one run would interleave their
+    steps in its checkpoint and trajectory. The kernel drops the lock when its holder dies."""
+    with open(run_dir / LOCK_FILE, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(run_id, f"run '{run_id}' is busy: another patchwright process is running it "
+                           f"(it holds {run_dir / LOCK_FILE})", EXIT_BAD_RUN) from None
+        yield
+
+
+def _check_checkpoint(run_id: str, path: Path) -> None:
+    """Fail clearly, leaving the run directory as it is, when the checkpoint cannot be resumed
+    from. It is read through a read-only connection: opening it for the run would create a missing
+    file, or tables in an empty one, and the run would look finished."""
+    kept = f"the run directory {path.parent} is left as it is"
+    if not path.is_file():
+        raise RunError(run_id, f"run '{run_id}' cannot be resumed: its checkpoint {path} is missing; {kept}", EXIT_BAD_RUN)
+    # Even a read-only connection creates the WAL side files; those it created go again.
+    sidecars = [p for p in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")) if not p.exists()]
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": run_id}})
+        finally:
+            conn.close()
+            for sidecar in sidecars:
+                sidecar.unlink(missing_ok=True)
+    except Exception as e:  # noqa: BLE001 - only reading happened: a bad database or an undecodable checkpoint
+        raise RunError(run_id, f"run '{run_id}' cannot be resumed: its checkpoint {path} is corrupt "
+                       f"({type(e).__name__}: {e}); {kept}", EXIT_BAD_RUN) from e
+    if found is None:
+        raise RunError(run_id, f"run '{run_id}' cannot be resumed: its checkpoint {path} holds no state of this run; {kept}",
+                       EXIT_BAD_RUN)
 
 
 def _drive(settings, run_id, run_dir, initial, on_update, backends) -> RunResult:
     config = {"configurable": {"thread_id": run_id}, "recursion_limit": 100}
-    conn = sqlite3.connect(run_dir / "checkpoints.sqlite", check_same_thread=False)
+    conn = sqlite3.connect(run_dir / CHECKPOINT_FILE, check_same_thread=False)
     try:
         deps = Deps.create(settings, run_dir, **backends)
         graph = build_graph(deps, SqliteSaver(conn))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -25,10 +25,15 @@ class ExecResult:
     oom_killed: bool = False
     duration: float = 0.0
     junit_xml: str | None = None  # JUnit XML written by the command, if any
+    # What was cut when read back, with sizes ("output: N bytes, kept the last M"), for the report.
+    truncated: list[str] = field(default_factory=list)
 
 
 @runtime_checkable
 class Sandbox(Protocol):
+    run_id: str
+    """Names the run in every container's labels, so an orphan can be traced to its run."""
+
     def prepare(self, repo_dir: Path, install: list[str]) -> str:
         """Build (or reuse from cache) an environment image; return its tag."""
         ...

@@ -1,28 +1,31 @@
 """Docker implementation of the sandbox.
 
-Setup (dependency install) is the only phase with network access; tests run
-offline, memory/CPU/pid limited, with an explicit environment so that no host
-secret (GitHub token, model keys) can leak into code the bot did not write.
+Setup (dependency install) is the only phase that reaches anything outside, and only the package
+index through an allowlist proxy (containers.build_layer); tests run offline, memory/CPU/pid limited,
+with an explicit environment so that no host secret (GitHub token, model keys) can leak into code
+the bot did not write.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
-import time
+import uuid
 from pathlib import Path
 from typing import Literal
 
 import docker
 import requests
-from docker.errors import APIError, DockerException, ImageNotFound, NotFound
-from docker.types import LogConfig, Mount
+from docker.errors import APIError, DockerException, ImageNotFound
 from pydantic import BaseModel, ConfigDict
 
-from . import images
+from . import containers, images, owner
 from .base import ExecResult, SandboxError
+from .containers import CA_TARGET  # noqa: F401  (re-exported for callers that used it here)
 
-CA_TARGET = "/etc/ssl/certs/host-ca.crt"
+log = logging.getLogger("patchwright.sandbox")
+
 # Manifest of the files copied in at setup time; `run` deletes those the
 # working copy no longer has, but keeps untracked build products (in-place
 # compiled extensions, egg-info) that a wholesale wipe of /repo would lose.
@@ -54,11 +57,42 @@ class DockerSandboxConfig(BaseModel):
     """Default seconds before a test run is killed."""
     setup_timeout: float = 1800
     """Seconds allowed to build a repository's environment."""
+    setup_mem_limit: str = "4g"
+    """Memory limit of a setup (install) container, swap included; larger than a test run's for compilers."""
+    setup_cpus: float = 2.0
+    """CPUs available to a setup container."""
+    egress_hosts: list[str] = ["pypi.org", "files.pythonhosted.org"]
+    """Hosts setup may reach, on port 443 only, through the egress proxy (add a private index here); empty: setup is offline."""
     ca_bundle: str = "/etc/ssl/certs/ca-certificates.crt"
-    """Host CA bundle mounted read-only during setup so pip trusts the host's proxy."""
+    """Host CA bundle mounted read-only during setup so pip trusts the host's TLS-intercepting proxy, if any."""
+    max_output_bytes: int = 32_000_000
+    """Bytes of a container's log read back (the last ones); the cut is named in ExecResult.truncated."""
+    max_file_bytes: int = 20_000_000
+    """Bytes of a file read back from a container (junit.xml; the first ones); the cut is named in ExecResult.truncated."""
 
-    def build(self) -> "DockerSandbox":
-        return DockerSandbox(self)
+    def build(self, run_id: str | None = None) -> DockerSandbox:
+        return DockerSandbox(self, run_id=run_id)
+
+
+_reaped = False
+
+
+def _reap_once(client) -> None:
+    """The first Docker connection of a process removes containers that a killed earlier process
+    (SIGKILL, OOM, reboot) left behind, so a worker or CLI that starts cleans up after the dead."""
+    global _reaped
+    if _reaped:
+        return
+    _reaped = True
+    from .reaper import reap_orphans
+
+    try:
+        gone = reap_orphans(client)
+    except (APIError, requests.RequestException) as exc:
+        log.warning("could not look for orphaned sandbox containers: %s", exc)
+        return
+    if gone:
+        log.info("removed %d sandbox container(s) left by processes that died", len(gone))
 
 
 def _daemon_address() -> str:
@@ -81,9 +115,15 @@ def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
 
 
 class DockerSandbox:
-    def __init__(self, config: DockerSandboxConfig | None = None) -> None:
+    def __init__(self, config: DockerSandboxConfig | None = None, *, run_id: str | None = None) -> None:
         self.config = config or DockerSandboxConfig()
+        # Labels every container, so reap_orphans can tell whose it is once its owner is gone.
+        self.run_id = run_id or uuid.uuid4().hex[:12]
         self._docker: docker.DockerClient | None = None
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return owner.labels(self.run_id)
 
     @property
     def client(self) -> docker.DockerClient:
@@ -98,6 +138,7 @@ class DockerSandbox:
                     f"(e.g. `setsid dockerd >/tmp/dockerd.log 2>&1 &`) [{exc}]"
                 ) from exc
             self._docker = client
+            _reap_once(client)
         return self._docker
 
     def ensure_base_image(self) -> str:
@@ -134,13 +175,7 @@ class DockerSandbox:
 
     def _build_env(self, repo_dir: Path, install: list[str], image: str) -> None:
         cfg = self.config
-        mounts, script = [], ["set -e"]
-        if Path(cfg.ca_bundle).is_file():
-            mounts.append(Mount(CA_TARGET, cfg.ca_bundle, type="bind", read_only=True))
-            # Exported by the script rather than set on the container, so that
-            # commit() does not bake a path to a missing file into the image.
-            for var in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
-                script.append(f"export {var}={CA_TARGET}")
+        script = ["set -e"]
         steps = [
             "python3 -m venv /venv",
             "/venv/bin/python -m pip install -q -U pip setuptools wheel",
@@ -150,51 +185,20 @@ class DockerSandbox:
             # Each step in a subshell run from /repo: a `cd` in one install
             # command must not move the next one.
             script += [f"echo {shlex.quote('+ ' + step)}", f"(cd /repo && {step})"]
-        container = self._create(
-            cfg.base_image,
-            "\n".join(script),
-            network_mode="host",
-            mounts=mounts,
-            environment={**BASE_ENV, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"},
+        layer = containers.build_layer(
+            self.client, cfg, self.labels, cfg.base_image, image, "\n".join(script),
+            timeout=cfg.setup_timeout, trees=[(repo_dir, "repo")], workdir="/repo", manifest=MANIFEST,
         )
-        try:
-            repo_tar, files = images.repo_tar(repo_dir, "repo")
-            with repo_tar:
-                container.put_archive("/", repo_tar)
-            manifest = "".join(f + "\n" for f in files).encode()
-            container.put_archive("/", images.tar_single_file(MANIFEST, manifest))
-            container.start()
-            try:
-                status = container.wait(timeout=cfg.setup_timeout)["StatusCode"]
-            except requests.RequestException:
-                self._kill(container)
-                status = None
-            if status != 0:
-                log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-                why = (
-                    f"timed out after {cfg.setup_timeout:g}s" if status is None
-                    else f"an install command failed (exit {status})"
-                )
-                raise SandboxError(
-                    f"the environment for repository {repo_dir.name} did not build: {why}; "
-                    f"install commands: {install!r}\n--- last {LOG_TAIL_LINES} lines of the log ---\n"
-                    + _tail(log)
-                )
-            repository, _, tag = image.rpartition(":")
-            container.commit(
-                repository=repository,
-                tag=tag,
-                changes=[
-                    f"ENV PATH={images.VENV_PATH}",
-                    "ENV LANG=C.UTF-8",
-                    "WORKDIR /repo",
-                    'CMD ["/bin/sh"]',
-                ],
+        if not layer.ok:
+            why = (
+                f"timed out after {cfg.setup_timeout:g}s" if layer.timed_out
+                else f"an install command failed (exit {layer.status})"
             )
-        except (APIError, requests.RequestException) as exc:
-            raise SandboxError(f"docker failed while building {image}: {exc}") from exc
-        finally:
-            self._remove(container)
+            raise SandboxError(
+                f"the environment for repository {repo_dir.name} did not build: {why}; "
+                f"install commands: {install!r}\n--- last {LOG_TAIL_LINES} lines of the log ---\n"
+                + _tail(layer.log)
+            )
 
     def run(
         self,
@@ -228,62 +232,15 @@ class DockerSandbox:
             security_opt=["no-new-privileges"],
         )
         try:
-            src_tar, _ = images.repo_tar(Path(repo_dir), "src")
-            with src_tar:
-                container.put_archive("/", src_tar)
-            started = time.monotonic()
-            container.start()
-            timed_out = False
-            try:
-                exit_code = container.wait(timeout=timeout)["StatusCode"]
-            except requests.RequestException:
-                self._kill(container)
-                exit_code, timed_out = None, True
-            duration = time.monotonic() - started
-            container.reload()
-            oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
-            output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-            junit = self._read_file(container, junit_path) if junit_path else None
-            return ExecResult(exit_code, output, timed_out, oom, duration, junit)
+            containers.put(container, [(Path(repo_dir), "src")], {})
+            read = (junit_path,) if junit_path else ()
+            result, files = containers.execute(container, cfg, timeout, read)
+            result.junit_xml = files.get(junit_path) if junit_path else None
+            return result
         except (APIError, requests.RequestException) as exc:
             raise SandboxError(f"docker failed while running in {env}: {exc}") from exc
         finally:
-            self._remove(container)
+            containers.remove(container)
 
     def _create(self, image: str, script: str, **kwargs):
-        try:
-            return self.client.containers.create(
-                image,
-                command=["sh", "-c", script],
-                # Lets an operator find containers leaked by a killed process.
-                labels={"patchwright.sandbox": "1"},
-                # Bounded log so a runaway test cannot fill the daemon's disk.
-                log_config=LogConfig(type="json-file", config={"max-size": "50m"}),
-                **kwargs,
-            )
-        except ImageNotFound as exc:
-            raise SandboxError(f"image {image} not found: run prepare() first") from exc
-        except APIError as exc:
-            raise SandboxError(f"cannot create a container from {image}: {exc}") from exc
-
-    @staticmethod
-    def _kill(container) -> None:
-        try:
-            container.kill()
-        except APIError:
-            pass  # it exited on its own between the timeout and the kill
-
-    @staticmethod
-    def _read_file(container, path: str) -> str | None:
-        try:
-            stream, _ = container.get_archive(path)
-        except NotFound:
-            return None
-        return images.read_single_file(stream)
-
-    @staticmethod
-    def _remove(container) -> None:
-        try:
-            container.remove(force=True)
-        except APIError:
-            pass
+        return containers.create(self.client, image, ["sh", "-c", script], self.labels, **kwargs)

@@ -117,17 +117,6 @@ def tar_single_file(name: str, data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def read_single_file(chunks: Iterator[bytes]) -> str | None:
-    """Extract the one regular file from a `get_archive` stream."""
-    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
-        for member in tar:
-            if member.isfile():
-                fh = tar.extractfile(member)
-                if fh is not None:
-                    return fh.read().decode("utf-8", errors="replace")
-    return None
-
-
 def _unmount_below(root: Path) -> None:
     # A debootstrap that died half-way can leave /proc or /sys mounted inside
     # the rootfs; rmtree would then wander into the host's /proc.

@@ -2,9 +2,11 @@
 trajectory, fetched as HTML and rendered by headless Chromium into a screenshot that is inspected."""
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import subprocess
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -63,7 +65,7 @@ def site(tmp_path, github):
         store.update(job_id, state=state, status=state, reason=reason, run_id=run_id,
                      pr_url="https://github.com/Codertocat/Hello-World/pull/9" if run_id else None)
     with BackgroundServer(create_app(settings)) as server:
-        yield server.url, tmp_path
+        yield server.url, tmp_path, settings
 
 
 def _screenshot(url: str, tmp_path, name: str) -> Image.Image:
@@ -84,7 +86,7 @@ def _share(image: Image.Image, hex_colour: str, tolerance: int = 8) -> float:
 
 
 def test_job_list_shows_every_job_with_its_status(site):
-    url, tmp_path = site
+    url, tmp_path, _ = site
     html = requests.get(url + "/", timeout=5).text
     for text in ("Codertocat/Hello-World#1", "Codertocat/Hello-World#2", "Codertocat/Hello-World#3",
                  "gave up after 3 attempt(s)", "octo-reader has no write permission", 'href="/runs/run-fixed"',
@@ -98,7 +100,7 @@ def test_job_list_shows_every_job_with_its_status(site):
 
 
 def test_run_page_shows_diff_evidence_and_trajectory(site):
-    url, tmp_path = site
+    url, tmp_path, _ = site
     html = requests.get(url + "/runs/run-fixed", timeout=5).text
     assert '<span class="del">-    return len(text.split(&#34; &#34;))</span>' in html
     assert '<span class="add">+    return len(text.split())</span>' in html
@@ -113,6 +115,42 @@ def test_run_page_shows_diff_evidence_and_trajectory(site):
 
 
 def test_unknown_or_crafted_run_ids_are_404(site):
-    url, _ = site
+    url, _, _ = site
     assert requests.get(url + "/runs/no-such-run", timeout=5).status_code == 404
     assert requests.get(url + "/runs/..%2F..%2Fetc", timeout=5).status_code == 404
+
+
+def _raw_get(url: str, path: str) -> tuple[int, str]:
+    """GET `path` exactly as written: requests would resolve the dot segments before sending."""
+    address = urlsplit(url)
+    conn = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    status, body = response.status, response.read().decode()
+    conn.close()
+    return status, body
+
+
+def test_dot_run_ids_do_not_reach_the_directory_above_the_runs(site):
+    url, tmp_path, settings = site
+    # The home directory above runs/ laid out like a run (as the page would then show it), and runs/ itself.
+    _fixed_run(tmp_path / "elsewhere", "run")
+    shutil.copytree(tmp_path / "elsewhere" / "run", settings.runs_dir.parent, dirs_exist_ok=True)
+    (settings.runs_dir / "run.json").write_text("{}")
+    for path in ("/runs/..", "/runs/%2e%2e", "/runs/%2E%2E", "/runs/.", "/runs/%2e", "/runs/...",
+                 "/runs/..%2f..", "/runs/%2e%2e%5c"):
+        status, body = _raw_get(url, path)
+        assert status in (400, 404), (path, status)
+        assert "return len" not in body and "tokens" not in body, path
+
+
+def test_every_response_carries_security_headers(site):
+    url, _, _ = site
+    for method, path in [("GET", "/"), ("GET", "/runs/run-fixed"), ("GET", "/runs/no-such-run"),
+                         ("GET", "/api/jobs"), ("GET", "/healthz"), ("POST", "/webhook")]:
+        r = requests.request(method, url + path, timeout=5)
+        assert r.headers["X-Frame-Options"] == "DENY", path
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+        policy = dict(p.strip().split(" ", 1) for p in r.headers["Content-Security-Policy"].split(";"))
+        assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'", path
+        assert "'unsafe-inline'" not in r.headers["Content-Security-Policy"] and "script-src" not in policy

@@ -1,19 +1,26 @@
-"""The webhook endpoint over real HTTP: signatures before parsing, what starts a job, what does not,
-and that the same delivery or the same issue never makes two jobs."""
+"""The webhook endpoint over real HTTP: signatures before parsing, bodies past the size limit
+refused before they are kept, what starts a job, what does not, and that the same delivery or the
+same issue never makes two jobs."""
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import sys
+import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from agent.app.events import Ignore, Trigger, interpret
 from agent.app.queue import JobQueue
 from agent.app.server import BackgroundServer
 from agent.app.webhook import create_app, store_for
 from agent.config import ConfigError
-from app_support import REPO, commented, deliver, github, labeled, settings_for, sign  # noqa: F401 - github is a fixture
+from app_support import (REPO, commented, deliver, env_for, free_port, github, labeled, settings_for,  # noqa: F401
+                         sign, wait_for)
+from pipeline_support import ROOT, cli
 from tools.github_fake.npm_assets import webhook_example
 
 
@@ -112,3 +119,136 @@ def test_webhook_import_path_has_no_model_or_graph_stack():
             "or m in ('agent.graph', 'agent.runner', 'agent.nodes')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak resident set) of a process, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        fields = dict(line.split(":", 1) for line in f if ":" in line)
+    return {k: int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM")}
+
+
+def _chunked(total: int, size: int = 1 << 20):
+    piece = b"[" * size  # the same bytes object each time: the client itself holds 1 MB
+    for _ in range(total // size):
+        yield piece
+
+
+def _post_stream(url: str, headers: dict, total: int) -> int | None:
+    """POST `total` bytes as a chunked body (requests sends a generator so, with no Content-Length);
+    the status, or None if the server closed the connection before answering."""
+    try:
+        return requests.post(f"{url}/webhook", data=_chunked(total), headers=headers, timeout=120).status_code
+    except requests.ConnectionError:
+        return None
+
+
+@pytest.fixture
+def served(tmp_path, github):
+    """`patchwright app serve` as its own process, so its memory is its own."""
+    port = free_port()
+    proc = subprocess.Popen(cli("app", "serve", "--port", str(port)), cwd=ROOT, env=env_for(tmp_path / "home", github),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(url), 60, "the app server", proc)
+        yield proc, url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url + "/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_unsigned_chunked_100mb_body_is_refused_without_growing_the_server(served):
+    proc, url = served
+    headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "big", "Content-Type": "application/json"}
+    forged = {**headers, "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    for h in (headers, forged):  # warm up both paths (first request, thread pool, temp file) before measuring
+        assert deliver(url, "issues", labeled(), secret=None if h is headers else "wrong").status_code == 401
+    before = _memory_kib(proc.pid)
+    assert _post_stream(url, forged, 100 << 20) == 413  # past the limit: refused before the signature is checked
+    assert _post_stream(url, headers, 100 << 20) in (401, None)  # no signature at all: not a byte is kept
+    after = _memory_kib(proc.pid)
+    assert after["VmHWM"] - before["VmHWM"] < 20 * 1024, (before, after)
+    assert deliver(url, "issues", labeled()).status_code == 202  # and it still serves GitHub
+
+
+def test_declared_length_over_the_limit_is_refused_before_the_body_is_sent(app):
+    address = urlsplit(app.url)
+    conn = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    conn.putrequest("POST", "/webhook")
+    for name, value in {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d", "Content-Length": str(1 << 30),
+                        "X-Hub-Signature-256": "sha256=" + "0" * 64}.items():
+        conn.putheader(name, value)
+    conn.endheaders()  # and no body: the answer must not wait for the 1 GB
+    started = time.monotonic()
+    response = conn.getresponse()
+    assert response.status == 413 and time.monotonic() - started < 5
+    conn.close()
+
+
+MALFORMED = {  # id: (signed body, what the 400 says); ids, not the bodies, name the cases
+    "200k-deep-array": (b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),  # RecursionError: was a 500
+    "100k-deep-object": (b'{"a": ' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
+    "not-json": (b"not json at all", "not JSON"),
+    "string": (b'"a string"', "not a JSON object"),
+    "null": (b"null", "not a JSON object"),
+    "invalid-utf8": (b'{"action": "labeled", "x": "\xff\xfe"}', "not JSON"),
+    "utf16": ('{"action": "labeled"}'.encode("utf-16"), "not JSON"),  # GitHub sends UTF-8 only
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_signed_but_malformed_body_is_400(app, case):
+    body, error = MALFORMED[case]
+    r = deliver(app.url, "issues", None, body=body)
+    assert r.status_code == 400 and error in r.json()["error"], r.text
+    _nothing_started(app)
+
+
+def test_signed_payload_with_fields_of_the_wrong_type_is_400(app):
+    def changed(**fields):
+        payload = labeled()
+        for path, value in fields.items():
+            *parents, leaf = path.split("__")
+            node = payload
+            for key in parents:
+                node = node[key]
+            node[leaf] = value
+        return payload
+
+    for payload in (changed(issue=[1]), changed(issue__number=10**30), changed(issue__number=1.5),
+                    changed(issue__number="1"), changed(sender="Codertocat"), changed(sender__login={"a": 1}),
+                    changed(repository__full_name="../../etc"), changed(label="patchwright")):
+        r = deliver(app.url, "issues", payload)
+        assert r.status_code == 400, (payload, r.text)
+    r = deliver(app.url, "issue_comment", {**commented("/patchwright fix"), "comment": {"body": 5}})
+    assert r.status_code == 400
+    installation = webhook_example("installation", "created")
+    installation["installation"]["id"] = 1e400  # json's Infinity: int() of it is an OverflowError
+    assert deliver(app.url, "installation", None, body=json.dumps(installation).encode()).status_code == 400
+    _nothing_started(app)
+
+
+@pytest.mark.parametrize("comment, starts", [
+    ("/patchwright fix", True),
+    ("/patchwright fix please", True),
+    ("/patchwright fix\tnow", True),
+    ("  /patchwright fix  ", True),
+    ("thanks!\r\n/patchwright fix\r\n", True),
+    ("/patchwright fixme please", False),
+    ("/patchwright fix-it", False),
+    ("/patchwright fixed", False),
+    ("/patchwright fi", False),
+    ("please /patchwright fix", False),      # not at the start of a line
+    ("/patchwright  fix", False),
+])
+def test_command_is_the_whole_word_at_the_start_of_a_line(comment, starts):
+    what = interpret("issue_comment", commented(comment), "patchwright", "/patchwright fix")
+    assert isinstance(what, Trigger if starts else Ignore), (comment, what)

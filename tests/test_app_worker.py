@@ -2,6 +2,7 @@
 limits and 5xx answers, jobs that outlive their worker or the server, and the Redis queue."""
 from __future__ import annotations
 
+import pickle
 import signal
 import socket
 import subprocess
@@ -10,11 +11,13 @@ import time
 import pytest
 import requests
 
+from agent.app.queue import JobQueue
 from agent.app.server import BackgroundServer
 from agent.app.webhook import create_app
 from agent.app.worker import Worker
-from app_support import (READER, REPO, bot_comments, deliver, env_for, free_port, github, labeled,  # noqa: F401
-                         redis_url, settings_for, wait_for)
+from agent.swebench.queue import make_huey, register
+from app_support import (READER, REPO, bot_comments, commented, deliver, env_for, free_port, github,  # noqa: F401
+                         labeled, redis_url, settings_for, wait_for)
 from pipeline_support import ROOT, cli
 from tools.forge.api import MARKER
 
@@ -47,6 +50,78 @@ def test_sender_without_write_permission_gets_an_answer_and_nothing_starts(setup
     assert job.state == "refused" and READER in job.reason
     assert not settings.runs_dir.exists()
     assert fake.world.repos[REPO].branches().keys() == {"main"} and fake.world.repos[REPO].pulls == {}
+
+
+def test_a_refused_user_is_answered_once_per_issue(setup):
+    server, worker, fake, _ = setup
+    by_comment = commented("/patchwright fix")
+    by_comment["issue"]["number"], by_comment["sender"] = 1, labeled(sender=READER)["sender"]
+    asks = []
+    for event, payload in [("issues", labeled(sender=READER)), ("issue_comment", by_comment),
+                           ("issues", labeled(sender=READER))]:  # each a new job: the one before was refused
+        asks.append(deliver(server.url, event, payload).json()["job"])
+        drain(worker)
+    jobs = [worker.store.get(j) for j in asks]
+    assert [j.state for j in jobs] == ["refused"] * 3 and len(set(asks)) == 3
+    [comment] = bot_comments(fake)
+    assert comment["body"].startswith(f"@{READER} ")
+    assert [("told before" in j.reason) for j in jobs] == [False, True, True]  # recorded, not answered
+    # The same user on another issue is answered there.
+    fake.world.add_issue(REPO, 2, "another", "body")
+    other = labeled(sender=READER)
+    other["issue"]["number"] = 2
+    deliver(server.url, "issues", other)
+    drain(worker)
+    assert len(bot_comments(fake)) == 2
+
+
+class _Canary:
+    """Unpickling this creates the file at `path`: what a planted pickle could do in a worker."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_pickle_planted_in_the_queue_is_never_loaded(setup, tmp_path, caplog):
+    server, worker, fake, _ = setup
+    canary = tmp_path / "canary"
+    worker.queue.huey.storage.enqueue(pickle.dumps(_Canary(canary)))
+    worker.queue.huey.storage.enqueue(b'{"task": {"id": "x", "name": "intake", "args": "1; rm -rf /"}}')
+    job_id = deliver(server.url, "issues", labeled(sender=READER)).json()["job"]
+    assert worker.queue.pending() == {("intake", job_id)}  # the planted ones are not listed as jobs either
+    assert drain(worker) == [("intake", job_id)]  # the planted messages were dropped; the real job ran
+    assert not canary.exists()
+    assert worker.store.get(job_id).state == "refused" and len(bot_comments(fake)) == 1
+    assert "dropped a queue message" in caplog.text
+    # The SWE-bench queue, and results read back by the process that enqueued, are JSON too.
+    huey = make_huey(f"sqlite:///{tmp_path / 'swebench.sqlite'}")
+    register(huey)
+    huey.storage.enqueue(pickle.dumps(_Canary(canary)))
+    assert huey.dequeue() is None
+    huey.storage.put_data("planted", pickle.dumps(_Canary(canary)))
+    with pytest.raises(ValueError, match="not JSON"):
+        huey.get("planted")
+    assert not canary.exists()
+
+
+def test_a_pickle_planted_in_redis_is_never_loaded_by_a_worker_process(tmp_path, github, redis_url):
+    canary = tmp_path / "canary"
+    settings = settings_for(tmp_path / "home", github, redis_url=redis_url)
+    JobQueue(settings).huey.storage.enqueue(pickle.dumps(_Canary(canary)))
+    with BackgroundServer(create_app(settings)) as server:
+        assert deliver(server.url, "issues", labeled(sender=READER)).status_code == 202
+        worker = subprocess.Popen(cli("worker"), cwd=ROOT, env=env_for(tmp_path / "home", github, redis_url=redis_url),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: bot_comments(github), 60, "the worker to answer the real job", worker)
+        finally:
+            worker.terminate()
+            _, log = worker.communicate(timeout=30)
+    assert not canary.exists()
+    assert "dropped a queue message that is not patchwright's JSON" in log
 
 
 def test_status_comment_survives_rate_limits_and_server_errors(setup):

@@ -10,3 +10,10 @@ class ToolError(Exception):
 
 class PatchApplyError(ToolError):
     """An edit or diff could not be parsed or applied."""
+
+
+class SecurityError(ToolError):
+    """The repository or an edit reached for something outside the working copy (a symlink out of
+    it or into .git, git configuration the bot did not write). The run stops; nothing is delivered."""
+
+    exit_code = 5

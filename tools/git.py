@@ -10,8 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
-import git
-
+from tools import gitsafe
 from tools.errors import ToolError
 
 
@@ -46,34 +45,47 @@ def resolve_source(repo: str, repos_dir: Path | None = None) -> str:
 def ensure_mirror(source: str, mirrors_dir: Path) -> Path:
     """Local repositories are used in place; remote ones are mirrored once and refreshed."""
     if not _URL.match(source):
-        try:
-            git.Repo(source)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as e:
-            raise WorkspaceError(f"not a git repository: {source}") from e
-        return Path(source)
+        path = Path(source)
+        looks = (path / ".git").exists() or (path / "HEAD").is_file()
+        if not looks or gitsafe.run(path, ["rev-parse", "--git-dir"], check=False).returncode != 0:
+            raise WorkspaceError(f"not a git repository: {source}")
+        return path
     digest = hashlib.sha256(source.encode()).hexdigest()[:10]
     name = re.sub(r"[^\w.-]", "_", source.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))
     mirror = mirrors_dir / f"{name}-{digest}.git"
     try:
         if mirror.exists():
-            git.Git(str(mirror)).fetch("--prune", "origin")
+            gitsafe.run(mirror, ["fetch", "--prune", "origin"], network=True, error=WorkspaceError)
         else:
             mirrors_dir.mkdir(parents=True, exist_ok=True)
-            git.Repo.clone_from(source, mirror, mirror=True)
-    except git.GitCommandError as e:
-        raise WorkspaceError(f"could not mirror {source}: {e.stderr.strip()}") from e
+            gitsafe.run(None, ["clone", "--mirror", "--quiet", source, str(mirror)], network=True, error=WorkspaceError)
+    except WorkspaceError as e:
+        raise WorkspaceError(f"could not mirror {source}: {e}") from e
     return mirror
 
 
 def resolve_commit(mirror: Path, base_commit: str | None) -> str:
-    repo = git.Git(str(mirror))  # runs inside the (possibly bare) repository directory
     rev = base_commit or "HEAD"
     if base_commit is not None and not _SHA.match(base_commit):
         raise WorkspaceError(f"base commit '{base_commit}' is not a commit id")
-    try:
-        return repo.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
-    except git.GitCommandError as e:
-        raise WorkspaceError(f"base commit {rev} not found in {mirror}") from e
+    proc = gitsafe.run(Path(mirror), ["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], text=True, check=False)
+    if proc.returncode != 0:
+        raise WorkspaceError(f"base commit {rev} not found in {mirror}")
+    return proc.stdout.strip()
+
+
+# The whole .git/config of a working copy, written by the bot and sealed (tools.gitsafe): any
+# change to it afterwards (an edit through a symlink, a build step) stops the run.
+WORKSPACE_CONFIG = """[core]
+\trepositoryformatversion = 0
+\tfilemode = true
+\tbare = false
+\tlogallrefupdates = false
+\tautocrlf = false
+[user]
+\tname = patchwright
+\temail = patchwright@localhost
+"""
 
 
 def create_workspace(mirror: Path, base_commit: str | None, dest: Path) -> str:
@@ -82,21 +94,21 @@ def create_workspace(mirror: Path, base_commit: str | None, dest: Path) -> str:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    repo = git.Repo.init(dest, initial_branch="patchwright")
+    gitsafe.unseal(dest)
+    gitsafe.run(dest, ["init", "--quiet", "--initial-branch=patchwright"], error=WorkspaceError)
+    (dest / ".git" / "config").write_text(WORKSPACE_CONFIG, encoding="utf-8")
     # Fetching a bare sha needs allowAnySHA1InWant on the serving side; it is our own local mirror.
     upload_pack = "git -c uploadpack.allowAnySHA1InWant=true upload-pack"
     try:
-        repo.git.fetch("--no-tags", "--quiet", f"--upload-pack={upload_pack}", Path(mirror).resolve().as_uri(), sha)
-        repo.git.update_ref("refs/heads/patchwright", sha)
-        repo.git.checkout("--quiet", "-f", "patchwright")
-    except git.GitCommandError as e:
-        raise WorkspaceError(f"could not check out {sha} from {mirror}: {e.stderr.strip()}") from e
+        gitsafe.run(dest, ["fetch", "--no-tags", "--quiet", f"--upload-pack={upload_pack}",
+                           Path(mirror).resolve().as_uri(), sha], error=WorkspaceError)
+        gitsafe.run(dest, ["update-ref", "refs/heads/patchwright", sha], error=WorkspaceError)
+        gitsafe.run(dest, ["checkout", "--quiet", "-f", "patchwright"], error=WorkspaceError)
+    except WorkspaceError as e:
+        raise WorkspaceError(f"could not check out {sha} from {mirror}: {e}") from e
     (dest / ".git" / "FETCH_HEAD").unlink(missing_ok=True)
-    repo.git.reflog("expire", "--expire=now", "--all")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "patchwright")
-        cw.set_value("user", "email", "patchwright@localhost")
-        cw.set_value("core", "autocrlf", "false")
+    gitsafe.run(dest, ["reflog", "expire", "--expire=now", "--all"], error=WorkspaceError)
+    gitsafe.seal(dest)
     return sha
 
 
@@ -105,10 +117,11 @@ def init_repo_from_dir(src: Path, dest: Path, message: str = "sample repository"
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
-    repo = git.Repo.init(dest, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "patchwright")
-        cw.set_value("user", "email", "patchwright@localhost")
-    repo.git.add("-A")
-    repo.git.commit("-q", "-m", message)
-    return repo.head.commit.hexsha
+    gitsafe.run(dest, ["init", "--quiet", "--initial-branch=main"])
+    ident = {"GIT_AUTHOR_NAME": "patchwright", "GIT_AUTHOR_EMAIL": "patchwright@localhost",
+             "GIT_COMMITTER_NAME": "patchwright", "GIT_COMMITTER_EMAIL": "patchwright@localhost"}
+    for key in ("name", "email"):
+        gitsafe.run(dest, ["config", f"user.{key}", ident[f"GIT_AUTHOR_{key.upper()}"]])
+    gitsafe.run(dest, ["add", "-A"])
+    gitsafe.run(dest, ["commit", "-q", "-m", message], env=ident)
+    return gitsafe.output(dest, ["rev-parse", "HEAD"])

@@ -30,7 +30,38 @@ class Issue(BaseModel):
 
     @property
     def text(self) -> str:
-        return f"{self.title}\n\n{self.body}".strip() if self.title else self.body.strip()
+        return text_of({"title": self.title, "body": self.body})
+
+
+def text_of(issue: dict) -> str:
+    """Title and body of an issue dict (the form the run state keeps) as one text."""
+    title, body = issue.get("title") or "", issue["body"]
+    return f"{title}\n\n{body}".strip() if title else body.strip()
+
+
+_CUT = re.compile(r"\n\[\.\.\. ([\d,]+) characters cut \.\.\.\]\n")
+
+
+def _marker(chars: int) -> str:
+    return f"\n[... {chars:,} characters cut ...]\n"
+
+
+def cut_text(text: str, limit: int) -> str:
+    """`text` when it has at most `limit` characters, else its head and tail around a marker saying
+    how much was cut: the head says what is wrong, the tail often ends the traceback. Cutting a
+    text that was cut before counts both cuts, so the marker always tells the original size."""
+    if len(text) <= limit:
+        return text
+    original = len(text)
+    earlier = _CUT.search(text)
+    if earlier:
+        original += int(earlier[1].replace(",", "")) - len(earlier[0])
+    keep = max(limit - len(_marker(original)), 0)
+    head = keep * 3 // 5
+    tail = keep - head
+    if earlier and not head <= earlier.start() <= earlier.end() <= len(text) - tail:
+        original = len(text)  # the earlier marker stays in view and tells its own count
+    return text[:head] + _marker(original - head - tail) + text[len(text) - tail:]
 
 
 _GITHUB_URL = re.compile(r"^https?://[^/]+/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/issues/(?P<number>\d+)/?$")

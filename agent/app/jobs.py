@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_job ON jobs(issue_key) WHERE state IN ('received','intake','queued','running');
 CREATE TABLE IF NOT EXISTS deliveries (delivery_id TEXT PRIMARY KEY, event TEXT, job_id INTEGER, outcome TEXT, received REAL);
 CREATE TABLE IF NOT EXISTS installations (id INTEGER PRIMARY KEY, account TEXT, action TEXT, repositories TEXT, updated REAL);
+-- Who was told they may not start a run, per issue: the answer is posted once, later asks only counted.
+CREATE TABLE IF NOT EXISTS refusals (repo TEXT, number INTEGER, user TEXT, asks INTEGER, first REAL, last REAL,
+  PRIMARY KEY (repo, number, user));
 """
 
 
@@ -139,6 +142,20 @@ class JobStore:
     def record_installation(self, installation_id: int, account: str, action: str, repositories: list[str]) -> None:
         self._tx(lambda db: db.execute("INSERT OR REPLACE INTO installations VALUES (?,?,?,?,?)",
                                        (installation_id, account, action, json.dumps(repositories), time.time())))
+
+    def refused_before(self, repo: str, number: int, user: str) -> bool:
+        row = self._db().execute("SELECT 1 FROM refusals WHERE repo=? AND number=? AND user=?", (repo, number, user))
+        return row.fetchone() is not None
+
+    def record_refusal(self, repo: str, number: int, user: str) -> int:
+        """Count one more refused ask; returns how many there have been."""
+        def add(db):
+            now = time.time()
+            db.execute("INSERT INTO refusals VALUES (?,?,?,1,?,?)"
+                       " ON CONFLICT (repo, number, user) DO UPDATE SET asks=asks+1, last=?", (repo, number, user, now, now, now))
+            return db.execute("SELECT asks FROM refusals WHERE repo=? AND number=? AND user=?",
+                              (repo, number, user)).fetchone()["asks"]
+        return self._tx(add)
 
     def installations(self) -> list[dict]:
         return [dict(r) for r in self._db().execute("SELECT * FROM installations ORDER BY updated DESC")]

@@ -1,12 +1,13 @@
 """Deliver a fixed run to GitHub: commit the patch on the base commit, push it to the issue's
 branch with the installation token (through the credential helper), and open or update the
-draft pull request whose body carries the test evidence."""
+draft pull request whose body carries the test evidence. Everything in the body that we did not
+write (the model's prose, the run's reason, paths, test ids) goes through tools.forge.markdown."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
+from tools.forge import markdown as md
 from tools.forge.api import upsert_pull
 from tools.forge.push import commit_patch, push_branch
 
@@ -45,34 +46,32 @@ def explanation(run_dir: Path) -> str:
         return ""
     lines = replies[-1].splitlines()
     cut = next((i for i, line in enumerate(lines) if line.startswith("<<<<<<<")), len(lines))
-    prose = "\n".join(lines[: max(cut - 1, 0)]).strip()  # the line before the block names the file
-    prose = re.sub(r"@(?=\w)", "@\u200b", prose)  # no one gets pinged by the model's words
-    return prose[:1500]
+    return "\n".join(lines[: max(cut - 1, 0)]).strip()[:1500]  # the line before the block names the file
 
 
 def pr_body(issue, report: dict, evidence: dict, prose: str, test_command: str, run_id: str, run_url: str) -> str:
     tests = report.get("tests", {})
     lines = [f"Closes #{issue.number} ({issue.html_url}).", "", "## Summary", "",
-             report.get("reason", "")]
-    if prose:
-        lines += ["", *("> " + line for line in prose.splitlines())]
-    lines += ["", "## Files changed", ""] + [f"- `{f}`" for f in report.get("files_changed", [])]
+             md.text(report.get("reason", ""))]
+    if prose:  # the model's words, steerable by the issue: quoted, and never live markup
+        lines += ["", md.quote(md.text(prose))]
+    lines += ["", "## Files changed", ""] + [f"- {md.code(f)}" for f in report.get("files_changed", [])]
     before, after = evidence.get("tests_before") or {}, evidence.get("tests_after") or {}
-    lines += ["", "## Tests", "", f"Run in a network-less container: `{test_command}`", "",
+    lines += ["", "## Tests", "", f"Run in a network-less container: {md.code(test_command)}", "",
               f"{sum(s == 'passed' for s in before.values())} of {len(before)} passed before the patch; "
               f"{sum(s == 'passed' for s in after.values())} of {len(after)} pass with it.", ""]
     if tests.get("fail_to_pass"):
         lines += ["| fails before, passes after | before | after |", "|---|---|---|"]
-        lines += [f"| `{t}` | {before.get(t, '-')} | {after.get(t, '-')} |" for t in tests["fail_to_pass"]]
+        lines += [f"| {md.code(t, table=True)} | {before.get(t, '-')} | {after.get(t, '-')} |" for t in tests["fail_to_pass"]]
     else:
         lines += ["No test failed before the patch: the fix is not proven by a test."]
     for label, key in (("Regressions (passed before, fail after)", "pass_to_fail"), ("Still failing", "still_failing")):
         if tests.get(key):
-            lines += ["", f"{label}:"] + [f"- `{t}`" for t in tests[key]]
+            lines += ["", f"{label}:"] + [f"- {md.code(t)}" for t in tests[key]]
     usage = report.get("usage", {})
     lines += ["", "## Token usage", "",
               f"{usage.get('calls', 0)} model call(s): {usage.get('prompt_tokens', 0)} prompt + "
               f"{usage.get('completion_tokens', 0)} completion tokens.", "", "---",
-              f"patchwright run `{run_id}`" + (f" · [details]({run_url})" if run_url else "")
+              f"patchwright run {md.code(run_id)}" + (f" · [details]({run_url})" if run_url else "")
               + " · a draft: review it before merging."]
     return "\n".join(lines) + "\n"

@@ -1,5 +1,6 @@
 """The queue between the webhook server and the workers: huey, on SQLite under home/app/ by
-default or on Redis when `app.redis_url` is set. Messages carry only a job id; the job store
+default or on Redis when `app.redis_url` is set, as JSON (agent.hueyjson: a pickle planted in
+the storage is dropped, never loaded). Messages carry only a job id; the job store
 holds the truth, so a message lost with a killed worker is re-sent by recovery, and a duplicate
 finds the job already claimed and does nothing.
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from huey import RedisHuey, SqliteHuey, crontab
+from huey import crontab
+
+from agent.hueyjson import JSONRedisHuey, JSONSqliteHuey
 
 
 def _nowhere(kind: str, job_id: int | None) -> None:
@@ -31,11 +34,11 @@ class JobQueue:
         cfg = settings.app
         if cfg.redis_url:
             # blocking=True: workers wait on BRPOP, so pickup is immediate rather than polled.
-            self.huey = RedisHuey("patchwright", url=cfg.redis_url, results=False, blocking=True)
+            self.huey = JSONRedisHuey("patchwright", url=cfg.redis_url, results=False, blocking=True)
         else:
             path = settings.home_dir / "app" / "queue.sqlite"
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.huey = SqliteHuey("patchwright", filename=str(path), results=False)
+            self.huey = JSONSqliteHuey("patchwright", filename=str(path), results=False)
         self.poll_interval = cfg.poll_interval
         self.workers = cfg.workers
         self.handler: Callable[[str, int | None], None] = _nowhere

@@ -1,8 +1,11 @@
 """What the issue's status comment says, and how a run's node updates become its stages:
-queued, localizing, patching, testing, then done or failed with a short reason."""
+queued, localizing, patching, testing, then done or failed with a short reason. The detail can
+carry text from the model, the repository's tests or an error message: it is shown inert."""
 from __future__ import annotations
 
 from typing import Callable
+
+from tools.forge import markdown
 
 STAGES = {
     "queued": "⏳ queued",
@@ -15,7 +18,7 @@ STAGES = {
 
 
 def status_text(stage: str, detail: str = "", *, run_url: str = "", pr_url: str = "") -> str:
-    line = f"**patchwright**: {STAGES[stage]}" + (f": {detail}" if detail else "")
+    line = f"**patchwright**: {STAGES[stage]}" + (f": {markdown.inline(detail)}" if detail else "")
     links = [f"[pull request]({pr_url})" if pr_url else "", f"[run details]({run_url})" if run_url else ""]
     links = [link for link in links if link]
     return line + ("\n\n" + " · ".join(links) if links else "")

@@ -1,8 +1,11 @@
 """The app's web page: every job with its status, and per run the diff, the test evidence and the
 trajectory. Read-only, from the job store and the run directories; no secrets are shown (none
-are stored there)."""
+are stored there). Every response carries SecurityHeaders: the page shows text from issues and
+the model, so no script runs, nothing loads from elsewhere and no other site can frame it."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import time
@@ -15,9 +18,44 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from agent.app.jobs import JobStore
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
+# A run directory's name: no path separator, and not "." or ".." (a directory above the runs).
+_RUN_ID = re.compile(r"(?!\.+\Z)[A-Za-z0-9_.-]{1,200}\Z")
+_TEMPLATES = Path(__file__).parent / "templates"
+_env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html"]))
 _env.filters["ago"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else ""
+
+
+def _style_hash() -> str:
+    """CSP source for base.html's one inline <style> block, so no other inline style applies."""
+    page = (_TEMPLATES / "base.html").read_text(encoding="utf-8")
+    css = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+
+
+_HEADERS = [(b"content-security-policy",
+             f"default-src 'none'; style-src {_style_hash()}; base-uri 'none'; "
+             "form-action 'none'; frame-ancestors 'none'".encode()),
+            (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer")]
+
+
+class SecurityHeaders:
+    """ASGI middleware adding _HEADERS to every HTTP response (pure ASGI rather than
+    @app.middleware, which would stand between the webhook and its streamed body)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _read_json(path: Path):
@@ -70,8 +108,10 @@ def web_router(settings, store: JobStore) -> APIRouter:
 
     @router.get("/runs/{run_id}", response_class=HTMLResponse)
     def run_page(run_id: str):
+        if not _RUN_ID.match(run_id):
+            raise HTTPException(404, "no such run")  # not echoed: it is not a run id
         run_dir = runs_dir / run_id
-        if not _RUN_ID.match(run_id) or not (run_dir / "run.json").is_file():
+        if not (run_dir / "run.json").is_file():
             raise HTTPException(404, f"no run {run_id}")
         report = _read_json(run_dir / "report.json")
         evidence = _read_json(run_dir / "evidence.json") or {}

@@ -1,10 +1,12 @@
 """`patchwright app serve`: the webhook endpoint and the web page, one FastAPI app.
 
-The signature is checked on the raw bytes before anything is parsed, with a constant-time
-compare. A delivery is answered as soon as it is recorded and its job id enqueued: the slow work
-(GitHub calls, the fix run) happens in a worker, which is also the only process holding tokens.
-This module's imports stay clear of the model and graph stack, so the server starts fast and a
-webhook cannot reach a model.
+The body is read as a stream: one past the size limit is refused (413) as soon as the limit is
+passed, whatever its transfer encoding, and until its signature is checked (constant-time, on the
+raw bytes, before anything is parsed) at most SPOOL bytes of it are held in memory, so unsigned
+bytes cannot grow the server. A delivery is answered as soon as it is recorded and its job id
+enqueued: the slow work (GitHub calls, the fix run) happens in a worker, which is also the only
+process holding tokens. This module's imports stay clear of the model and graph stack, so the
+server starts fast and a webhook cannot reach a model.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import tempfile
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -20,18 +23,55 @@ from starlette.concurrency import run_in_threadpool
 from agent.app.events import EVENTS, BadPayload, Ignore, Installation, interpret
 from agent.app.jobs import JobStore
 from agent.app.queue import JobQueue
-from agent.app.web import web_router
+from agent.app.web import SecurityHeaders, web_router
 from agent.config import ConfigError, Settings
 
 log = logging.getLogger("patchwright.webhook")
-MAX_BODY = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+SPOOL = 1024 * 1024  # the rest of a larger body waits in a temporary file until it is known to be GitHub's
 
 
-def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.encode())
+class Refused(Exception):
+    def __init__(self, status: int, error: str):
+        super().__init__(error)
+        self.status, self.error = status, error
+
+
+async def signed_body(request: Request, secret: bytes, limit: int) -> bytes:
+    """The body, once its X-Hub-Signature-256 is checked; Refused (401 or 413) otherwise."""
+    header = request.headers.get("x-hub-signature-256") or ""
+    if not header.startswith("sha256="):
+        raise Refused(401, "missing or invalid X-Hub-Signature-256")  # not a byte of the body read
+    declared = request.headers.get("content-length")
+    if declared is not None and not declared.isdigit():
+        raise Refused(400, "invalid Content-Length")
+    if declared is not None and int(declared) > limit:
+        raise Refused(413, "payload too large")  # refused before a byte of it arrives
+    mac, size = hmac.new(secret, digestmod=hashlib.sha256), 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:  # chunked bodies declare no length: count what arrives
+                raise Refused(413, "payload too large")
+            mac.update(chunk)
+            spool.write(chunk)
+        if not hmac.compare_digest(f"sha256={mac.hexdigest()}".encode(), header.encode()):
+            raise Refused(401, "missing or invalid X-Hub-Signature-256")
+        spool.seek(0)
+        return spool.read()
+
+
+def parse(body: bytes):
+    """The payload object, or Refused(400): strict UTF-8 (no guessing UTF-16), and a body nested
+    deeper than the parser's recursion limit is malformed, not a server error."""
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except RecursionError:
+        raise Refused(400, "body is not JSON: nested too deeply") from None
+    except ValueError as e:  # UnicodeDecodeError is one
+        raise Refused(400, f"body is not JSON: {str(e)[:200]}") from None
+    if not isinstance(payload, dict):
+        raise Refused(400, "body is not a JSON object")
+    return payload
 
 
 def store_for(settings: Settings) -> JobStore:
@@ -46,6 +86,7 @@ def create_app(settings: Settings, *, store: JobStore | None = None, queue: JobQ
     store = store or store_for(settings)
     queue = queue or JobQueue(settings)
     app = FastAPI(title="patchwright", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeaders)
 
     def handle(event: str, delivery: str, payload: dict) -> tuple[int, dict]:
         try:
@@ -68,20 +109,14 @@ def create_app(settings: Settings, *, store: JobStore | None = None, queue: JobQ
 
     @app.post("/webhook")
     async def webhook(request: Request):
-        if int(request.headers.get("content-length") or 0) > MAX_BODY:
-            return JSONResponse({"error": "payload too large"}, status_code=413)
-        body = await request.body()
-        if not signature_ok(secret, body, request.headers.get("x-hub-signature-256")):
-            return JSONResponse({"error": "missing or invalid X-Hub-Signature-256"}, status_code=401)
-        event, delivery = request.headers.get("x-github-event"), request.headers.get("x-github-delivery")
-        if not event or not delivery:
-            return JSONResponse({"error": "missing X-GitHub-Event or X-GitHub-Delivery"}, status_code=400)
         try:
-            payload = json.loads(body)
-        except ValueError as e:
-            return JSONResponse({"error": f"body is not JSON: {e}"}, status_code=400)
-        if not isinstance(payload, dict):
-            return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
+            body = await signed_body(request, secret, cfg.max_body_bytes)
+            event, delivery = request.headers.get("x-github-event"), request.headers.get("x-github-delivery")
+            if not event or not delivery:
+                raise Refused(400, "missing X-GitHub-Event or X-GitHub-Delivery")
+            payload = parse(body)
+        except Refused as e:
+            return JSONResponse({"error": e.error}, status_code=e.status)
         if event not in EVENTS:  # answered on the event loop: no thread, no database
             return JSONResponse({"outcome": "ignored", "reason": f"event '{event}' is not one patchwright acts on"})
         status, answer = await run_in_threadpool(handle, event, delivery, payload)  # SQLite writes off the event loop

@@ -1,6 +1,7 @@
 """`patchwright worker`: take jobs from the queue and see them through on GitHub.
 
-intake: check that the sender may write to the repository (refuse with a short comment if not),
+intake: check that the sender may write to the repository (if not, refuse with a short comment,
+        once per user and issue),
         post the status comment at "queued", and queue the run.
 run:    read the issue through the API, mirror the repository with the installation token, fix it
         with the graph (resuming the job's run from its checkpoint if a worker died mid-run),
@@ -13,7 +14,6 @@ environment and never enters the run state, the run directory, a container or a 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from contextlib import contextmanager
 
@@ -86,9 +86,14 @@ class Worker:
             repo = self.forge(job).github.get_repo(job.repo)
             issue = repo.get_issue(job.number)
             if not can_write(repo, job.sender):
-                issue.create_comment(refusal_text(job.sender, self.cfg.command, self.cfg.label))
+                # One answer per user and issue: asking again must not make the bot post again.
+                told = self.store.refused_before(job.repo, job.number, job.sender)
+                if not told:
+                    issue.create_comment(refusal_text(job.sender, self.cfg.command, self.cfg.label))
+                asks = self.store.record_refusal(job.repo, job.number, job.sender)
+                log.info("job %s refused: %s may not write to %s (ask %d)", job_id, job.sender, job.repo, asks)
                 self.store.update(job_id, state="refused", status="refused", owner=None,
-                                  reason=f"{job.sender} has no write permission")
+                                  reason=f"{job.sender} has no write permission" + (" (told before)" if told else ""))
                 return
             comment = StatusComment(issue)
             comment.show(status_text("queued", f"started by {job.trigger}"))
@@ -187,8 +192,6 @@ class Worker:
 def run_worker(settings: Settings, **backends) -> None:
     """The `patchwright worker` loop: recover what died with earlier workers, then consume."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for name in [n for n in os.environ if n.startswith("PATCHWRIGHT_APP__")]:
-        del os.environ[name]  # read into settings already: no child process (git, docker) inherits the App's key
     worker = Worker(settings, **backends)
     worker.recover()
     worker.queue.consumer().run()

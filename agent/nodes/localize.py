@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from agent.deps import Deps
 from prompts import render
+from tools.issues import text_of
 from tools.localize import Localization, localize as rank, render_context
 from tools.localize.rerank import file_listing, merge, pick_files, pick_symbols, skeleton
 
@@ -22,12 +23,14 @@ def prompt_budget(deps: Deps, issue_text: str) -> int:
 
 
 def localize(state: dict, deps: Deps) -> dict:
-    issue_text = _issue_text(state["issue"])
+    issue_text = deps.issue_text(state["issue"])
     repo_index = deps.index_for(state["workspace_dir"])
     cfg = deps.settings.run
     # The model stage chooses among more candidates than the prompt shows: rank them once.
     wanted = max(cfg.top_files, CANDIDATES) if cfg.model_localize else cfg.top_files
-    found = rank(repo_index, issue_text, top_files=wanted, top_symbols=cfg.top_symbols)
+    # Ranking reads all the state holds (bounded by ingest), more than the prompt shows: a path or
+    # a traceback deep in a long issue still points at the code.
+    found = rank(repo_index, text_of(state["issue"]), top_files=wanted, top_symbols=cfg.top_symbols)
     loc = Localization(found.files[:cfg.top_files], found.symbols, found.windows)
     budget = prompt_budget(deps, issue_text)
     picks = {}
@@ -72,7 +75,3 @@ def second_stage(repo_index, issue_text: str, wide: Localization, ask, *, top_fi
     merged = Localization(merged.files[:top_files], merged.symbols[:top_symbols], merged.windows)
     return merged, {"files": files, "symbols": [[s.path, s.qualname] for s in symbols]}
 
-
-def _issue_text(issue: dict) -> str:
-    title, body = issue.get("title") or "", issue["body"]
-    return f"{title}\n\n{body}".strip() if title else body.strip()

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.deps import Deps
-from agent.nodes.localize import _issue_text
 from prompts import render
 from tools.edits import apply_blocks, feedback, parse_blocks
 from tools.edits.diff import check_applies, diff_worktree, reset_worktree
@@ -21,7 +20,7 @@ def patch(state: dict, deps: Deps) -> dict:
     previous = state["attempts"][-1] if state.get("attempts") else None
     user = render(
         "patch.j2",
-        issue_text=_issue_text(state["issue"]),
+        issue_text=deps.issue_text(state["issue"]),
         context=state["context"],
         previous_patch=previous["diff"] if previous and previous.get("diff") else "",
         test_feedback=state.get("test_feedback", ""),

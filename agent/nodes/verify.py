@@ -65,7 +65,8 @@ def _record(deps: Deps, phase: str, result, tests: dict) -> None:
     log_dir.mkdir(exist_ok=True)
     (log_dir / f"{phase}.log").write_text(result.output, encoding="utf-8")
     deps.trajectory.add("tests", node="verify", phase=phase, exit_code=result.exit_code, timed_out=result.timed_out,
-                        oom_killed=result.oom_killed, seconds=round(result.duration, 3), results=tests)
+                        oom_killed=result.oom_killed, seconds=round(result.duration, 3), results=tests,
+                        truncated=[f"{phase}: {note}" for note in result.truncated])
 
 
 def _passed_reason(evidence) -> str:

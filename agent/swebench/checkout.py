@@ -9,9 +9,9 @@ needs) with the missing paths left out of the working tree, and say which ones.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
+from tools import gitsafe
 from tools.git import WorkspaceError, create_workspace
 
 
@@ -19,11 +19,8 @@ def gitdir(mirror: Path) -> Path:
     return mirror / ".git" if (mirror / ".git").is_dir() else mirror
 
 
-def _git(*args: str, cwd: Path | None = None, check: bool = True, stdin: str | None = None) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise WorkspaceError(f"git {args[0]} failed: {proc.stderr.strip()[-500:]}")
-    return proc.stdout
+def _git(*args: str, check: bool = True, stdin: str | None = None) -> str:
+    return gitsafe.run(None, list(args), stdin=stdin, text=True, check=check, error=WorkspaceError).stdout
 
 
 def checkout(mirror: Path, commit: str, dest: Path) -> list[str]:
@@ -60,6 +57,7 @@ def partial_checkout(mirror: Path, commit: str, dest: Path) -> list[str]:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
+    gitsafe.unseal(dest)
     d = str(dest)
     _git("init", "-q", "-b", "patchwright", d)
     _git("-C", d, "remote", "add", "origin", gitdir(mirror).resolve().as_uri())
@@ -73,4 +71,5 @@ def partial_checkout(mirror: Path, commit: str, dest: Path) -> list[str]:
     (dest / ".git" / "info" / "sparse-checkout").write_text("/*\n" + "".join(f"!/{p}\n" for p in missing))
     _git("-C", d, "fetch", "-q", "--no-tags", "--filter=blob:none", "origin", commit)
     _git("-C", d, "checkout", "-q", "-B", "patchwright", commit)
+    gitsafe.seal(dest)
     return missing

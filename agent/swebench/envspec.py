@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 from pathlib import Path
 
 from agent.swebench.dataset import Specs
+from tools import gitsafe
 
 # Debian suites reachable on the mirror and their Python. buster (3.7) is gone from it.
 SUITES = {"bullseye": (3, 9), "bookworm": (3, 11), "trixie": (3, 13)}
@@ -62,8 +62,7 @@ def conda_to_pip(spec: str) -> str | None:
 
 
 def git_show(mirror: Path, commit: str, path: str) -> str | None:
-    out = subprocess.run(["git", "--git-dir", str(mirror), "show", f"{commit}:{path}"],
-                         capture_output=True, text=True)
+    out = gitsafe.run(None, ["--git-dir", str(mirror), "show", f"{commit}:{path}"], text=True, check=False)
     return out.stdout if out.returncode == 0 else None
 
 

@@ -116,6 +116,8 @@ def evaluate_instance(h: Harness, specs: Specs, row: dict, pred: dict, log_root:
                                                    "with the network before the offline test run")
         result = h.run_eval(row, tmp_image or image, apply, eval_sh)
         out["timings"]["eval_s"] = round(result.duration, 2)
+        if result.truncated:  # graded from the part of the log the capped read kept
+            out.setdefault("notes", []).extend(f"output cut: {note}" for note in result.truncated)
         out["timings"]["total_s"] = round(time.monotonic() - started, 2)
         apply_log, test_output = grading.split_log(result.output)
         (log_dir / "run_instance.log").write_text(apply_log)

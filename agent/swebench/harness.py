@@ -62,10 +62,10 @@ def _digest(*parts: str) -> str:
 class Harness:
     def __init__(self, specs: Specs, repos_dir: Path | None, out_dir: Path, *, sandbox: DockerSandboxConfig | None = None,
                  timeout: float = 1800, setup_timeout: float = 3600, mem_limit: str = "4g", cpus: float = 2.0,
-                 keep_instance_images: bool = False):
+                 keep_instance_images: bool = False, run_id: str | None = None):
         self.specs, self.repos_dir, self.out_dir = specs, repos_dir, out_dir
         self.config = sandbox or DockerSandboxConfig()
-        self.sb = self.config.build()
+        self.sb = self.config.build(run_id=run_id)  # run_id: in every container's labels
         self.timeout, self.setup_timeout = timeout, setup_timeout
         self.mem_limit, self.cpus, self.keep = mem_limit, cpus, keep_instance_images
 

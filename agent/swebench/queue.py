@@ -5,7 +5,8 @@ predictions.jsonl itself, so predictions live in one place whichever worker ran 
 Self-contained on purpose: its own huey instance and queue name, apart from the GitHub App's.
 A job carries the instance's public fields and the Issue (problem statement only), so a worker
 needs no dataset file, and the hidden tests never travel. It does need the repositories (the
-same --repos path, or clone access) and Docker for --verify spec.
+same --repos path, or clone access) and Docker for --verify spec. Jobs and results travel as
+JSON (agent.hueyjson), never pickle: whoever can write to the Redis cannot run code in a worker.
 """
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey
+
+from agent.hueyjson import JSONRedisHuey, JSONSqliteHuey
 
 QUEUE_NAME = "patchwright-swebench"
 TASK_NAME = "swebench_instance"
@@ -24,9 +27,9 @@ _worker_config: dict = {"config": None}
 def make_huey(url: str) -> Huey:
     """redis://HOST:PORT/DB (the shared deployment) or sqlite:///PATH (one machine, no Redis)."""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(QUEUE_NAME, url=url)
+        return JSONRedisHuey(QUEUE_NAME, url=url)
     if url.startswith("sqlite:///"):
-        return SqliteHuey(QUEUE_NAME, filename=url[len("sqlite:///"):])
+        return JSONSqliteHuey(QUEUE_NAME, filename=url[len("sqlite:///"):])
     raise ValueError(f"queue URL must be redis://... or sqlite:///...: {url}")
 
 

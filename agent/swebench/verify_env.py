@@ -39,6 +39,10 @@ class SpecSandbox:
         self.images: list[str] = []
         self.tests: list[str] = []
 
+    @property
+    def run_id(self) -> str:  # sandbox.base.Sandbox: the harness's containers carry it
+        return self.harness.sb.run_id
+
     def prepare(self, repo_dir: Path, install: list[str]) -> str:
         env = self.harness.env_image(self.row)
         image, _, _ = self.harness.instance_image(self.row, env)
@@ -76,6 +80,8 @@ class SpecSandbox:
 class NoTestSandbox:
     """--verify none: every applicable patch passes; the prediction is the first one. Labelled in
     the output of every test run so no report mistakes it for evidence."""
+
+    run_id = ""  # sandbox.base.Sandbox: it starts no container
 
     def prepare(self, repo_dir: Path, install: list[str]) -> str:
         return "none"

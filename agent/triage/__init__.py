@@ -7,7 +7,6 @@ result says so; the evidence-only ranking is still produced.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from agent.models import ModelError
@@ -25,7 +24,7 @@ def github_client(settings):
 
     from tools.forge.api import retry_policy
 
-    token = settings.github.token or os.environ.get("GITHUB_TOKEN")
+    token = settings.github.resolved_token()
     return Github(base_url=settings.github.api_url, auth=Auth.Token(token) if token else None,
                   per_page=100, seconds_between_requests=settings.triage.seconds_between_requests,
                   seconds_between_writes=settings.triage.seconds_between_writes, retry=retry_policy(settings.app.github_retries, settings.app.max_rate_limit_wait))

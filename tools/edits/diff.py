@@ -6,30 +6,29 @@ real index nor its working tree is touched by looking at a patch.
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from tools.errors import PatchApplyError, ToolError
+from tools import gitsafe
+from tools.errors import PatchApplyError, SecurityError, ToolError
 
 # Config that would change the diff format (prefixes, colours, external tools) is pinned here.
 _DIFF_FLAGS = ["--binary", "--no-color", "--no-ext-diff", "--no-renames", "--full-index",
                "--src-prefix=a/", "--dst-prefix=b/"]
 
 
+# A diff that makes or changes a symlink could point the working copy at host files or .git.
+_SYMLINK_MODE = re.compile(r"^(?:new file mode|new mode|old mode|deleted file mode) 120000$|^index \S+ 120000$",
+                           re.MULTILINE)
+
+
 def _git(root: Path, *args: str, stdin: bytes | None = None, env: dict | None = None,
          error: type[ToolError] = ToolError) -> bytes:
-    cmd = ["git", "-c", "core.quotepath=off", "-C", str(root), *args]
-    try:
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, env=env, timeout=300)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise error(f"git {args[0]} failed: {exc}") from exc
-    if proc.returncode != 0:
-        msg = proc.stderr.decode("utf-8", "replace").strip() or proc.stdout.decode("utf-8", "replace").strip()
-        raise error(f"git {args[0]} failed: {msg}")
-    return proc.stdout
+    return gitsafe.run(root, ["-c", "core.quotepath=off", *args], stdin=stdin, env=env, timeout=300,
+                       error=error).stdout
 
 
 @contextmanager
@@ -37,7 +36,7 @@ def _scratch_index(root: Path, *, from_current: bool):
     """An environment whose GIT_INDEX_FILE is a private copy (or a fresh HEAD read)."""
     tmp = tempfile.mkdtemp(prefix="pw-index-")
     try:
-        env = dict(os.environ, GIT_INDEX_FILE=os.path.join(tmp, "index"))
+        env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
         real = Path(root, _git(root, "rev-parse", "--git-path", "index").decode().strip())
         if from_current and real.is_file():
             shutil.copyfile(real, env["GIT_INDEX_FILE"])  # keeps stat info: no rehash of every file
@@ -70,6 +69,7 @@ def check_applies(root: Path, diff: str) -> None:
     root = Path(root)
     if not diff.strip():
         raise PatchApplyError("the diff is empty")
+    _refuse_symlinks(diff)
     with _scratch_index(root, from_current=False) as env:
         _git(root, "apply", "--check", "--cached", "-", stdin=_bytes(diff), env=env,
              error=PatchApplyError)
@@ -79,7 +79,14 @@ def apply_diff(root: Path, diff: str) -> None:
     root = Path(root)
     if not diff.strip():
         raise PatchApplyError("the diff is empty")
+    _refuse_symlinks(diff)
     _git(root, "apply", "--whitespace=nowarn", "-", stdin=_bytes(diff), error=PatchApplyError)
+
+
+def _refuse_symlinks(diff: str) -> None:
+    if _SYMLINK_MODE.search(diff):
+        raise SecurityError("security: the patch creates or changes a symbolic link; patchwright never "
+                            "applies such a patch (a link could point at host files or into .git)")
 
 
 def _bytes(diff: str) -> bytes:

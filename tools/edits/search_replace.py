@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.edits.blocks import EditBlock, split_lines
+from tools.errors import SecurityError
 
 _NUMBERED = re.compile(r"^[ \t]*\d+ \| ?", re.MULTILINE)  # our listings' "   12 | "
 _NOT_SOURCE = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
@@ -45,11 +46,10 @@ def apply_blocks(root: Path, blocks: list[EditBlock]) -> ApplyResult:
 
 def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
     rel = block.path.replace("\\", "/")
-    target = (root / rel).resolve()
-    if Path(rel).is_absolute() or ".." in rel.split("/") or not target.is_relative_to(root) \
-            or ".git" in rel.split("/"):
+    if Path(rel).is_absolute() or ".." in rel.split("/") or ".git" in rel.split("/"):
         return (f"refused: {block.path} is outside the repository (or inside .git); "
                 "use a path relative to the repository root"), ""
+    target = safe_target(root, rel)
     if not target.exists():
         if block.search.strip():
             near = difflib.get_close_matches(rel, _repo_files(root), n=3, cutoff=0.5)
@@ -82,6 +82,17 @@ def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
             return f"{reason} in {block.path}", closest
     target.write_bytes((new.replace("\n", "\r\n") if crlf else new).encode("utf-8"))
     return None, ""
+
+
+def safe_target(root: Path, rel: str) -> Path:
+    """The real file an edit of `rel` would write, symlinks followed. One that leaves the working
+    copy or lands in .git is the repository's doing (a committed symlink), not a slip of the
+    model's: the run stops rather than let git read a config or hook the edit wrote."""
+    target = (root / rel).resolve()
+    if not target.is_relative_to(root) or target.is_relative_to(root / ".git") or target == root:
+        raise SecurityError(f"security: the edit of {rel} would write {target}, outside the working copy "
+                            "or inside .git, through a symbolic link; the run is stopped")
+    return target
 
 
 def _replace(content: str, search: str, replace: str) -> tuple[str | None, str]:

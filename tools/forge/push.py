@@ -8,15 +8,14 @@ environment) never sees the token.
 from __future__ import annotations
 
 import fcntl
-import os
-import subprocess
 import tempfile
 from pathlib import Path
 
+from tools import gitsafe
 from tools.errors import ToolError
 
 TOKEN_VAR = "PATCHWRIGHT_GIT_TOKEN"
-# `credential.helper=` first clears any helper from the user's or system config.
+# tools.gitsafe's pinned `credential.helper=` first clears any helper from other config.
 HELPER = '!f() { test "$1" = get || exit 0; echo username=x-access-token; echo "password=$%s"; }; f' % TOKEN_VAR
 IDENTITY = {"GIT_AUTHOR_NAME": "patchwright", "GIT_AUTHOR_EMAIL": "patchwright@users.noreply.github.com",
             "GIT_COMMITTER_NAME": "patchwright", "GIT_COMMITTER_EMAIL": "patchwright@users.noreply.github.com"}
@@ -28,13 +27,10 @@ class PushError(ToolError):
 
 def git(args: list[str], cwd: Path | None = None, token: str | None = None, env: dict | None = None,
         stdin: str | None = None) -> str:
-    # git gets the one token it needs and none of the bot's own settings (the App's key among them).
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHWRIGHT_")}
-    full_env.update({"GIT_TERMINAL_PROMPT": "0", **(env or {})})
-    if token:
-        full_env[TOKEN_VAR] = token
-    cmd = ["git", "-c", "credential.helper=", "-c", f"credential.helper={HELPER}", *args]
-    proc = subprocess.run(cmd, cwd=cwd, env=full_env, input=stdin, capture_output=True, text=True, timeout=600)
+    # git gets the one token it needs and nothing else of this process's environment (tools.gitsafe).
+    extra = {**(env or {}), **({TOKEN_VAR: token} if token else {})}
+    proc = gitsafe.run(cwd, ["-c", f"credential.helper={HELPER}", *args], env=extra, stdin=stdin, text=True,
+                       network=True, check=False)
     if proc.returncode != 0:
         message = (proc.stderr or proc.stdout).strip()
         if token:

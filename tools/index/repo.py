@@ -82,8 +82,8 @@ class RepoIndex:
                 raise ToolError(f"no such file in repository at {self.commit[:12]}: {path}") from exc
         else:
             # Files outside the index (README, setup.cfg...) are readable, but never outside root.
-            full = (self.root / path).resolve()
-            if not full.is_relative_to(self.root.resolve()) or not full.is_file():
+            full, top = (self.root / path).resolve(), self.root.resolve()
+            if not full.is_relative_to(top) or full.is_relative_to(top / ".git") or not full.is_file():
                 raise ToolError(f"no such file in repository: {path}")
             data = full.read_bytes()
         try:

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import gitsafe
 from tools.errors import ToolError
 
 # Directories that hold third-party or generated code; indexing them drowns the project's own code.
@@ -41,12 +42,9 @@ def blob_sha(data: bytes) -> str:
 
 def _git(root: Path, *args: str) -> bytes:
     try:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=True,
-                              timeout=300).stdout
-    except subprocess.CalledProcessError as exc:
-        raise ToolError(f"git {args[0]} failed in {root}: {exc.stderr.decode(errors='replace').strip()}") from exc
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise ToolError(f"git {args[0]} failed in {root}: {exc}") from exc
+        return gitsafe.run(root, list(args), timeout=300).stdout
+    except ToolError as exc:
+        raise ToolError(f"{exc} (in {root})") from exc
 
 
 def worktree_entries(root: Path) -> list[Entry]:
@@ -104,7 +102,7 @@ def read_blobs(root: Path, shas: list[str]) -> list[bytes | None]:
     """Contents of many blobs through one `git cat-file --batch` process, in order (None: missing)."""
     if not shas:
         return []
-    proc = subprocess.Popen(["git", "-C", str(root), "cat-file", "--batch"],
+    proc = subprocess.Popen(gitsafe.command(root, ["cat-file", "--batch"]), env=gitsafe.environment(),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     # Writing from a thread while reading here avoids a pipe deadlock on big requests.
     writer = threading.Thread(target=_feed, args=(proc, shas), daemon=True)
