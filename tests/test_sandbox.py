@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.exits import ExitStatus, classify
 from sandbox import SandboxError
 from sandbox.base import Sandbox
 from sandbox.docker import DockerSandbox, DockerSandboxConfig, docker_available
@@ -95,7 +94,7 @@ def test_unreachable_daemon_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
     with pytest.raises(SandboxError, match="Docker daemon not reachable at .*start dockerd") as err:
         DockerSandbox().prepare(tmp_path, [])
-    assert classify(err.value).status == ExitStatus.SANDBOX  # the CLI's exit 4
+    assert err.value.exit_code == 4
 
 
 @pytest.mark.docker
