@@ -1,7 +1,6 @@
-"""The `patchwright` command. Typed errors carry their exit status and are reported here, once."""
+"""The `patchwright` command. Typed errors are reported here, once, and exit by agent.exits."""
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Optional
@@ -9,38 +8,17 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from agent.cli_common import ConfigOpt, console, guarded
 from agent.config import load_settings
+from agent.exits import ExitStatus
+from agent.swebench.cli import swebench_app  # light module; heavy imports happen per command
 
 app = typer.Typer(help="patchwright: fix GitHub issues with a locally served code model.", no_args_is_help=True)
 model_app = typer.Typer(help="Serve and check the model endpoint.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 github_app = typer.Typer(help="The GitHub App: webhook server and web page of runs.", no_args_is_help=True)
 app.add_typer(github_app, name="app")
-from agent.swebench.cli import swebench_app  # noqa: E402 - light module; heavy imports happen per command
-
 app.add_typer(swebench_app, name="swebench")
-console = Console(stderr=True, soft_wrap=True)
-ConfigOpt = typer.Option(None, "--config", "-c", help="TOML config file (default: $PATCHWRIGHT_CONFIG or ./patchwright.toml).")
-
-
-def guarded(fn):
-    """Turn typed errors into one clear line and their exit status; nothing else is swallowed."""
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except Exception as e:
-            code = getattr(e, "exit_code", None)
-            if code is None:
-                raise
-            console.print(f"[bold red]error:[/] {e}")
-            run_id = getattr(e, "run_id", None)
-            if run_id and code not in (2, 5):  # bad input and security stops are not resumed
-                console.print(f"run {run_id} is kept; continue it with: patchwright resume {run_id}")
-            raise typer.Exit(code)
-    return run
 
 
 @app.command()
@@ -55,14 +33,15 @@ def fix(
     config: Optional[Path] = ConfigOpt,
 ):
     """Fix one issue: localize, patch, test in Docker, and write patch.diff plus a report."""
+    from agent.request import RunRequest
     from agent.runner import start_run
-    from tools.issues import load_issue
+    from tools.issue_sources import load_issue
 
     settings = load_settings(config)
     github = settings.github.client() if issue.startswith("http") else None
     loaded = load_issue(issue, dataset=dataset, github=github)  # bad input fails here, before a run exists
-    request = {"issue_ref": issue, "issue": loaded.model_dump(), "repo": repo, "commit": commit,
-               "repos_dir": str(repos) if repos else None}
+    request = RunRequest(issue=loaded, issue_ref=issue, repo=repo, commit=commit,
+                         repos_dir=str(repos) if repos else None)
     _finish(start_run(settings, request, run_id=run_id, on_update=_progress()))
 
 
@@ -99,7 +78,7 @@ def model_check(config: Optional[Path] = ConfigOpt):
     info = settings.model.build().check()
     console.print_json(json.dumps(info, default=str))
     if not info.get("reachable", False):
-        raise typer.Exit(3)
+        raise typer.Exit(ExitStatus.MODEL_ENDPOINT)
 
 
 @model_app.command("serve")
@@ -111,10 +90,12 @@ def model_serve(
     config: Optional[Path] = ConfigOpt,
 ):
     """Serve the profile's model: vLLM where a GPU is present, else llama.cpp with the embedded CPU model."""
+    from agent.models.profiles import DEFAULT_PROFILE
     from agent.models.serve import serve
 
     settings = load_settings(config)
-    code = serve(profile or getattr(settings.model, "profile", "qwen2.5-coder-1.5b-cpu"), host, port, settings.models_dir)
+    # The scripted backend has no profile: serve the default one.
+    code = serve(profile or getattr(settings.model, "profile", DEFAULT_PROFILE), host, port, settings.models_dir)
     raise typer.Exit(code)
 
 

@@ -17,18 +17,20 @@ from pydantic_settings import (BaseSettings, InitSettingsSource, PydanticBaseSet
                                TomlConfigSettingsSource)
 
 from agent import secrets
-from agent.models import OpenAIModelConfig, ScriptedModelConfig
+from agent.errors import ConfigError  # defined there; importable from here as before
+from agent.models import ModelConfig, OpenAIModelConfig
 from sandbox.docker import DockerSandboxConfig
+from sandbox.scripted import ScriptedSandboxConfig
 
 
-def _model_type(value) -> str:
-    # A partial [model] table (or PATCHWRIGHT_MODEL__BASE_URL alone) means the default backend.
-    return value.get("type", "openai") if isinstance(value, dict) else getattr(value, "type", "openai")
+def _sandbox_type(value) -> str:
+    # As for the model: a partial [sandbox] table (or PATCHWRIGHT_SANDBOX__CPUS alone) means Docker.
+    return value.get("type", "docker") if isinstance(value, dict) else getattr(value, "type", "docker")
 
 
-ModelSettings = Annotated[
-    Union[Annotated[OpenAIModelConfig, Tag("openai")], Annotated[ScriptedModelConfig, Tag("scripted")]],
-    Discriminator(_model_type),
+SandboxSettings = Annotated[
+    Union[Annotated[DockerSandboxConfig, Tag("docker")], Annotated[ScriptedSandboxConfig, Tag("scripted")]],
+    Discriminator(_sandbox_type),
 ]
 
 
@@ -64,12 +66,13 @@ class GitHubConfig(BaseModel):
     def resolved_token(self) -> str | None:
         return self.token or secrets.get("GITHUB_TOKEN")
 
-    def client(self):
-        from github import Auth, Github
+    def client(self, **options):
+        """A PyGithub client for `api_url` with the resolved token; `options` go to
+        tools.forge.api.github_client (retry, per_page, pacing)."""
+        from tools.forge.api import github_client
 
-        token = self.resolved_token()
-        auth = Auth.Token(token) if token else None
-        return Github(base_url=self.api_url, auth=auth, retry=3)
+        options.setdefault("retry", 3)  # reading one issue: plain retries; triage passes its rate-limit policy
+        return github_client(self.api_url, self.resolved_token(), **options)
 
 
 class AppConfig(BaseModel):
@@ -161,10 +164,10 @@ class Settings(BaseSettings):
     """Where runs and repository mirrors live (runs/, mirrors/)."""
     model_cache: Path = Path("~/.cache/patchwright/models")
     """Where downloaded model files (the embedded GGUF) are kept; shared by every home."""
-    model: ModelSettings = Field(default_factory=OpenAIModelConfig)
+    model: ModelConfig = Field(default_factory=OpenAIModelConfig)
     """The model backend: `type = "openai"` for any OpenAI-compatible server (vLLM, llama.cpp)."""
-    sandbox: DockerSandboxConfig = Field(default_factory=DockerSandboxConfig)
-    """Where tests run: `type = "docker"`."""
+    sandbox: SandboxSettings = Field(default_factory=DockerSandboxConfig)
+    """Where tests run: `type = "docker"`, or `type = "scripted"` to replay given results (tests, no Docker)."""
     run: RunConfig = Field(default_factory=RunConfig)
     """How one fix run behaves."""
     github: GitHubConfig = Field(default_factory=GitHubConfig)
@@ -221,10 +224,6 @@ def load_settings(config: Path | None = None, **overrides) -> Settings:
         return Settings(**overrides)
     except Exception as e:  # pydantic ValidationError or TOML decode error
         raise ConfigError(f"invalid configuration ({_config_path() or 'defaults'}): {e}") from e
-
-
-class ConfigError(Exception):
-    exit_code = 2
 
 
 def describe(settings: BaseModel, prefix: str = "") -> list[str]:

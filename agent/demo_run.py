@@ -9,8 +9,10 @@ import contextlib
 from pathlib import Path
 
 from agent.config import Settings
+from agent.request import RunRequest
 from agent.runner import RunResult, start_run
 from tools.git import init_repo_from_dir
+from tools.issue_sources import load_issue_file
 
 DEMO_DIR = Path(__file__).parent / "demo"
 
@@ -45,5 +47,6 @@ def model_endpoint(settings: Settings, serve_model: bool):
 def run_demo(settings: Settings, *, serve_model: bool = True, on_update=None, **backends) -> RunResult:
     repo = prepare_sample_repo(settings.home_dir)
     with model_endpoint(settings, serve_model) as live:
-        request = {"issue_ref": str(DEMO_DIR / "issue.md"), "repo": str(repo)}
+        issue_file = DEMO_DIR / "issue.md"
+        request = RunRequest(issue=load_issue_file(issue_file), issue_ref=str(issue_file), repo=str(repo))
         return start_run(live, request, on_update=on_update, **backends)

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.config import Settings
+from agent.models.base import Model, Reply
 from agent.trajectory import Trajectory
-from tools.issues import cut_text, text_of
+from sandbox.base import Sandbox
 
-# An issue may take a quarter of what the window leaves after the reply, and never more than this:
-# beyond it an issue is logs or pasted files, and the code to change matters more.
-ISSUE_SHARE, MAX_ISSUE_TOKENS = 4, 12_000
+if TYPE_CHECKING:
+    from tools.index import RepoIndex
 
 
 @dataclass
 class Deps:
     settings: Settings
     run_dir: Path
-    model: object           # agent.models.Model
-    sandbox: object         # sandbox.base.Sandbox
+    model: Model
+    sandbox: Sandbox
     trajectory: Trajectory
-    _index_cache: dict = field(default_factory=dict)
+    # Repository indexes built in this process, by workspace path: read through index_for.
+    indexes: dict[str, RepoIndex] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings, run_dir: Path, *, model=None, sandbox=None) -> "Deps":
@@ -30,19 +32,20 @@ class Deps:
             run_dir=run_dir,
             model=model if model is not None else settings.model.build(),
             sandbox=sandbox if sandbox is not None else settings.sandbox.build(run_id=run_dir.name),
-            trajectory=Trajectory(run_dir / "trajectory.jsonl"),
+            trajectory=Trajectory.of_run(run_dir),
         )
 
-    def index_for(self, workspace: str):
+    def index_for(self, workspace: str) -> RepoIndex:
         """The repository index, built once per process (a resumed run rebuilds it; it is cheap)."""
-        if workspace not in self._index_cache:
+        if workspace not in self.indexes:
             from tools.index import build_index
 
-            self._index_cache[workspace] = build_index(Path(workspace))
-        return self._index_cache[workspace]
+            self.indexes[workspace] = build_index(Path(workspace))
+        return self.indexes[workspace]
 
-    def ask(self, node: str, messages: list[dict]):
-        """One model call, recorded in the trajectory (request, reply, tokens) before returning."""
+    def ask(self, node: str, messages: list[dict]) -> Reply:
+        """One model call, recorded in the trajectory (request, reply, tokens) before returning.
+        Every model call goes through here, so the trajectory's usage is the run's usage."""
         reply = self.model.complete(messages)
         self.trajectory.add(
             "model", node=node, request=messages, reply=reply.content, model=reply.model,
@@ -50,20 +53,7 @@ class Deps:
         )
         return reply
 
-    def issue_text(self, issue: dict) -> str:
-        """The issue as every prompt shows it: title and body, cut in the middle to the issue's
-        share of the context window, so a huge issue cannot crowd out the code or the reply."""
-        text = text_of(issue)
-        room = self.model.context_window() - getattr(self.settings.model, "max_tokens", 1024)
-        tokens = max(min(room // ISSUE_SHARE, MAX_ISSUE_TOKENS), 64)
-        limit = tokens * 4  # more than count_tokens lets through; shrink until it fits
-        cut = cut_text(text, limit)
-        while self.count_tokens(cut) > tokens and limit > 0:
-            limit = limit * 9 // 10
-            cut = cut_text(text, limit)
-        return cut
-
-    @staticmethod
-    def count_tokens(text: str) -> int:
-        # Code tokenises at roughly 3 characters a token; erring high keeps prompts inside the window.
-        return len(text) // 3 + 1
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes for the model: its server's tokenizer where it has one, else the
+        estimate of tools.tokens, which errs high so prompts stay inside the window."""
+        return self.model.count_tokens(text)

@@ -1,10 +1,13 @@
-"""The fix graph: nodes and edges only. All branching lives in the two routing functions."""
+"""The fix graph: nodes and edges only. All branching lives in the two routing functions.
+
+The nodes' dependencies (agent.deps.Deps) come with each invocation as the LangGraph run context
+(`graph.stream(..., context=deps)`), not through the compiled graph: it is the same for every run."""
 from __future__ import annotations
 
-import functools
 import time
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from agent.deps import Deps
 from agent.nodes.deliver import deliver
@@ -20,12 +23,13 @@ NODES = {"ingest": ingest, "workspace": workspace, "index": index, "localize": l
 
 
 class GraphState(RunState, total=False):
-    request: dict  # what the entry point asked for: issue_ref, repo, commit, dataset, repos_dir or a ready issue
+    request: dict  # agent.request.RunRequest.stored(): issue_ref, repo, commit, repos_dir (the issue is in issue.json)
 
 
-def _timed(deps: Deps, name: str, fn):
-    @functools.wraps(fn)
-    def run(state: dict) -> dict:
+def _timed(name: str, fn):
+    """The node `fn(state, deps)` as a graph node, its start and time recorded in the trajectory."""
+    def run(state: dict, runtime: Runtime[Deps]) -> dict:
+        deps = runtime.context
         deps.trajectory.add("node_start", node=name)
         started = time.perf_counter()
         update = fn(state, deps)
@@ -36,27 +40,26 @@ def _timed(deps: Deps, name: str, fn):
     return run
 
 
-def after_patch(state: dict, max_attempts: int) -> str:
+def after_patch(state: dict, runtime: Runtime[Deps]) -> str:
     if state["exit_status"] == "running":
         return "verify"
-    return "patch" if state["attempt"] < max_attempts else "deliver"
+    return "patch" if state["attempt"] < runtime.context.settings.run.max_attempts else "deliver"
 
 
-def after_verify(state: dict, max_attempts: int) -> str:
-    if state["exit_status"] == "tests_failed" and state["attempt"] < max_attempts:
+def after_verify(state: dict, runtime: Runtime[Deps]) -> str:
+    if state["exit_status"] == "tests_failed" and state["attempt"] < runtime.context.settings.run.max_attempts:
         return "patch"
     return "deliver"
 
 
-def build_graph(deps: Deps, checkpointer=None):
-    max_attempts = deps.settings.run.max_attempts
-    g = StateGraph(GraphState)
+def build_graph(checkpointer=None):
+    g = StateGraph(GraphState, context_schema=Deps)
     for name, fn in NODES.items():
-        g.add_node(name, _timed(deps, name, fn))
+        g.add_node(name, _timed(name, fn))
     g.add_edge(START, "ingest")
     for a, b in [("ingest", "workspace"), ("workspace", "index"), ("index", "localize"), ("localize", "patch")]:
         g.add_edge(a, b)
-    g.add_conditional_edges("patch", functools.partial(after_patch, max_attempts=max_attempts), ["verify", "patch", "deliver"])
-    g.add_conditional_edges("verify", functools.partial(after_verify, max_attempts=max_attempts), ["patch", "deliver"])
+    g.add_conditional_edges("patch", after_patch, ["verify", "patch", "deliver"])
+    g.add_conditional_edges("verify", after_verify, ["patch", "deliver"])
     g.add_edge("deliver", END)
     return g.compile(checkpointer=checkpointer)

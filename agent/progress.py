@@ -27,7 +27,7 @@ class NodeProgress:
             return f"{s.get('files_indexed', '?')} files, {s.get('symbols', '?')} symbols"
         if node == "localize":
             files = [f for f, _ in v.get("locations", {}).get("files", [])[:3]]
-            return f"top files: {', '.join(files)}; budget {v.get('context_budget')} tokens"
+            return f"top files: {', '.join(files)}; budget {v.get('code_budget')} tokens"
         if node in ("patch", "verify", "deliver"):
             return f"{v.get('exit_status', '')}: {v.get('reason', '')}"[:110]
         return ""

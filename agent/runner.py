@@ -18,21 +18,14 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent.config import Settings
 from agent.deps import Deps
+from agent.errors import RunError  # defined there; importable from here as before
+from agent.exits import ExitStatus, classify
 from agent.graph import build_graph
-from agent.nodes.ingest import ISSUE_FILE, save_issue
 from agent.report import write_report
+from agent.request import RunRequest, save_issue
+from agent.trajectory import Trajectory, Usage
 
-EXIT_FIXED, EXIT_UNFIXED = 0, 1
-EXIT_BAD_RUN = 2  # as for bad input: the run cannot go on as it is, and nothing was changed
 LOCK_FILE, CHECKPOINT_FILE = "run.lock", "checkpoints.sqlite"
-
-
-class RunError(Exception):
-    """A run stopped on an error; its state is kept in the checkpoint and `resume` continues it."""
-
-    def __init__(self, run_id: str, message: str, exit_code: int):
-        super().__init__(message)
-        self.run_id, self.exit_code = run_id, exit_code
 
 
 @dataclass
@@ -47,7 +40,11 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_FIXED if self.fixed else EXIT_UNFIXED
+        return ExitStatus.FIXED if self.fixed else ExitStatus.NOT_FIXED
+
+    @property
+    def usage(self) -> Usage:
+        return Trajectory.of_run(self.run_dir).usage()
 
 
 def new_run_id(label: str) -> str:
@@ -55,26 +52,22 @@ def new_run_id(label: str) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(2)}"
 
 
-def start_run(settings: Settings, request: dict, *, run_id: str | None = None,
+def start_run(settings: Settings, request: RunRequest, *, run_id: str | None = None,
               on_update: Callable[[str, dict], None] | None = None, **backends) -> RunResult:
-    label = request.get("issue", {}).get("id") or Path(request.get("issue_ref", "issue")).stem
-    run_id = run_id or new_run_id(label)
+    run_id = run_id or new_run_id(request.issue.id)
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(run_id, run_dir):
-        if request.get("issue"):
-            # The issue goes to its own file once; the request (in run.json and in every checkpoint)
-            # only names it, so a huge issue is not stored again at each step.
-            save_issue(run_dir, request["issue"])
-            request = {**{k: v for k, v in request.items() if k != "issue"}, "issue_file": ISSUE_FILE}
-        (run_dir / "run.json").write_text(json.dumps({"run_id": run_id, "request": request}, indent=2), encoding="utf-8")
-        return _drive(settings, run_id, run_dir, {"run_id": run_id, "request": request}, on_update, backends)
+        save_issue(run_dir, request.issue)
+        stored = request.stored()
+        (run_dir / "run.json").write_text(json.dumps({"run_id": run_id, "request": stored}, indent=2), encoding="utf-8")
+        return _drive(settings, run_id, run_dir, {"run_id": run_id, "request": stored}, on_update, backends)
 
 
 def resume_run(settings: Settings, run_id: str, *, on_update=None, **backends) -> RunResult:
     run_dir = settings.runs_dir / run_id
     if not (run_dir / "run.json").is_file():
-        raise RunError(run_id, f"no run '{run_id}' under {settings.runs_dir}", EXIT_BAD_RUN)
+        raise RunError(run_id, f"no run '{run_id}' under {settings.runs_dir}")
     with _run_lock(run_id, run_dir):
         _check_checkpoint(run_id, run_dir / CHECKPOINT_FILE)
         return _drive(settings, run_id, run_dir, None, on_update, backends)
@@ -89,7 +82,7 @@ def _run_lock(run_id: str, run_dir: Path):
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RunError(run_id, f"run '{run_id}' is busy: another patchwright process is running it "
-                           f"(it holds {run_dir / LOCK_FILE})", EXIT_BAD_RUN) from None
+                           f"(it holds {run_dir / LOCK_FILE})") from None
         yield
 
 
@@ -99,7 +92,7 @@ def _check_checkpoint(run_id: str, path: Path) -> None:
     file, or tables in an empty one, and the run would look finished."""
     kept = f"the run directory {path.parent} is left as it is"
     if not path.is_file():
-        raise RunError(run_id, f"run '{run_id}' cannot be resumed: its checkpoint {path} is missing; {kept}", EXIT_BAD_RUN)
+        raise RunError(run_id, f"run '{run_id}' cannot be resumed: its checkpoint {path} is missing; {kept}")
     # Even a read-only connection creates the WAL side files; those it created go again.
     sidecars = [p for p in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")) if not p.exists()]
     try:
@@ -112,10 +105,9 @@ def _check_checkpoint(run_id: str, path: Path) -> None:
                 sidecar.unlink(missing_ok=True)
     except Exception as e:  # noqa: BLE001 - only reading happened: a bad database or an undecodable checkpoint
         raise RunError(run_id, f"run '{run_id}' cannot be resumed: its checkpoint {path} is corrupt "
-                       f"({type(e).__name__}: {e}); {kept}", EXIT_BAD_RUN) from e
+                       f"({type(e).__name__}: {e}); {kept}") from e
     if found is None:
-        raise RunError(run_id, f"run '{run_id}' cannot be resumed: its checkpoint {path} holds no state of this run; {kept}",
-                       EXIT_BAD_RUN)
+        raise RunError(run_id, f"run '{run_id}' cannot be resumed: its checkpoint {path} holds no state of this run; {kept}")
 
 
 def _drive(settings, run_id, run_dir, initial, on_update, backends) -> RunResult:
@@ -123,21 +115,20 @@ def _drive(settings, run_id, run_dir, initial, on_update, backends) -> RunResult
     conn = sqlite3.connect(run_dir / CHECKPOINT_FILE, check_same_thread=False)
     try:
         deps = Deps.create(settings, run_dir, **backends)
-        graph = build_graph(deps, SqliteSaver(conn))
+        graph = build_graph(SqliteSaver(conn))
         if initial is None and not graph.get_state(config).next:
             return RunResult(run_id, run_dir, graph.get_state(config).values)  # already finished
         try:
-            for update in graph.stream(initial, config, stream_mode="updates"):
+            for update in graph.stream(initial, config, stream_mode="updates", context=deps):
                 for node, values in update.items():
                     if on_update:
                         on_update(node, values or {})
         except Exception as e:
-            exit_code = getattr(e, "exit_code", None)
-            if exit_code is None:
+            if classify(e) is None:  # not a typed stop (agent.exits): a bug, with its traceback
                 raise
             state = graph.get_state(config).values
             write_report(run_dir, state, deps.trajectory, error=str(e))
-            raise RunError(run_id, str(e), exit_code) from e
+            raise RunError(run_id, str(e), cause=e) from e
         return RunResult(run_id, run_dir, graph.get_state(config).values)
     finally:
         conn.close()

@@ -1,7 +1,8 @@
-"""The typed run state. Each node reads the fields before it and writes its own."""
+"""The typed run state. Each node reads the fields before it and writes its own; `attempts`
+alone is written by two nodes (patch records an attempt, verify its outcome), through a reducer."""
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Annotated, Literal, TypedDict
 
 ExitStatus = Literal[
     "running",       # a stage finished normally; go on
@@ -12,31 +13,39 @@ ExitStatus = Literal[
 ]
 
 
-class Usage(TypedDict):
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
+def record_attempts(recorded: list[dict], update: list[dict]) -> list[dict]:
+    """The reducer of `attempts`: an update naming an attempt already recorded (by its number)
+    merges into that record, as verify adds the outcome to patch's; any other is appended."""
+    merged = [dict(a) for a in recorded]
+    for new in update:
+        same = next((a for a in merged if a["attempt"] == new["attempt"]), None)
+        if same is None:
+            merged.append(dict(new))
+        else:
+            same.update(new)
+    return merged
 
 
 class RunState(TypedDict, total=False):
     run_id: str
-    issue: dict                 # tools.issues.Issue as a dict: the only issue text nodes see
+    issue: dict                 # tools.issue_sources.Issue as a dict: the only issue text nodes see
     workspace_dir: str          # working copy path
     base_commit: str
     index_stats: dict
     locations: dict             # {"files": [[path, score]], "symbols": [[path, qualname, start, end, score]]}
-    context: str                # the code shown to the model, within the prompt budget
-    context_budget: int
+    code_shown: str             # the code the patch prompt shows, within code_budget
+    code_budget: int            # tokens the patch prompt leaves for code (agent.prompting.code_budget)
     model_picks: dict           # optional second stage: {"files": [...], "symbols": [[path, qualname]]}
     attempt: int                # patch attempts started so far
     diff: str                   # the current attempt's unified diff
-    attempts: list[dict]        # every attempt: diff, outcome, failing tests
+    attempts: Annotated[list[dict], record_attempts]  # every attempt: number, diff, outcome, failing tests
     test_feedback: str          # failing test output for the next attempt
     env_image: str
     tests_before: dict          # test id -> status, on the base commit
     tests_after: dict           # test id -> status, with the patch
     test_exit_code: int | None
     evidence: dict              # tools.testlogs.Evidence as a dict
-    usage: Usage
     exit_status: ExitStatus
     reason: str                 # one line on why the run ended as it did
+    # Only in checkpoints written before issue 11 (declared so resuming them keeps it): code_shown's old name.
+    context: str

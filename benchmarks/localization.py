@@ -38,6 +38,7 @@ from tools.localize.fuse import (FILE_WEIGHTS, corpus_for, fuse, gather, minorit
                                  named_files)
 from tools.localize.signals import SEEDED, SIGNALS  # noqa: E402
 from tools.localize.roles import is_test_path  # noqa: E402
+from tools.tokens import estimate_tokens  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FILE_KS, FUNC_KS = (1, 5, 10), (5, 10)
@@ -137,13 +138,14 @@ def hit(ranked: list, gold, k: int) -> bool:
 
 
 def model_columns(index, row: dict, ask, budget: int) -> dict:
-    """The optional second stage (agent.nodes.localize.second_stage) on top of the same ranking."""
-    from agent.nodes.localize import CANDIDATES, second_stage
+    """The optional model stage (agent.model_localize.refine) on top of the same ranking."""
+    from agent.model_localize import CANDIDATES, refine
 
     t = time.perf_counter()
+    # Budgeted with the estimate, not the server's tokenizer: runs stay comparable across servers.
     wide = localize(index, row["problem_statement"], top_files=CANDIDATES, top_symbols=60)
-    loc, picks = second_stage(index, row["problem_statement"], wide, ask, top_files=max(FILE_KS), top_symbols=60,
-                              budget=budget, count_tokens=lambda s: len(s) // 3 + 1)
+    loc, picks = refine(index, row["problem_statement"], wide, ask, top_files=max(FILE_KS), top_symbols=60,
+                        budget=budget, count_tokens=estimate_tokens)
     return {"model_files": [f for f, _ in loc.files], "model_functions": ranked_functions(loc.symbols),
             "model_picks": picks, "model_seconds": round(time.perf_counter() - t, 1)}
 

@@ -18,12 +18,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # test machinery, imported as pytest does
 
 from agent.config import TriageConfig
 from agent.models import ScriptedServer
 from agent.triage import run_triage
-from tests.triage_support import backlog, seeded_github, triage_settings, writes
 from tools.triage.similarity import similar_pairs
+from triage_support import backlog, seeded_github, triage_settings, writes
 
 RATE_LIMIT = 5000
 

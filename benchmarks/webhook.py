@@ -37,11 +37,12 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # test machinery (the local GitHub's npm assets), imported as pytest does
 
 from agent.app.queue import JobQueue  # noqa: E402
 from agent.config import AppConfig, Settings  # noqa: E402
 from agent.models.serve import free_port  # noqa: E402
-from tools.github_fake.npm_assets import webhook_example  # noqa: E402
+from github_fake.npm_assets import webhook_example  # noqa: E402
 
 SECRET = "benchmark-secret"
 

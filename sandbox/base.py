@@ -8,13 +8,12 @@ from typing import Protocol, runtime_checkable
 
 
 class SandboxError(Exception):
-    """The sandbox itself failed (daemon down, image build broke, ...).
+    """The sandbox layer's root: the sandbox itself failed (daemon down, image build broke, ...).
 
     Distinct from a failing test: the agent must not read this as evidence
-    about the patch, so the CLI stops with its own exit status instead.
+    about the patch, so the CLI stops with its own exit status instead
+    (agent/exits.py; the whole tree of errors is drawn in agent/errors.py).
     """
-
-    exit_code = 4  # CLI exit status for infrastructure failures
 
 
 @dataclass

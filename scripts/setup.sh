@@ -50,7 +50,7 @@ python3 -m pip install -q -e ".[swebench]"
 # GitHub App (agent/app, issue 5): Debian's chromium renders the app's web page for the screenshot
 # test; npm brings GitHub's published REST description (@octokit/openapi), which the local GitHub
 # server checks requests against, and GitHub's example webhook payloads (@octokit/webhooks-examples).
-# `npm pack` keeps only the two files read (versions pinned in tools/github_fake/npm_assets.py) in
+# `npm pack` keeps only the two files read (versions pinned in tests/github_fake/npm_assets.py) in
 # ~/.cache/patchwright/npm (or $PATCHWRIGHT_NPM_DIR), outside the repository: no node_modules here.
 app_need=()
 command -v chromium >/dev/null || app_need+=(chromium)
@@ -60,7 +60,7 @@ if [ ${#app_need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${app_need[@]}" >/dev/null
 fi
-python3 -m tools.github_fake.npm_assets fetch
+python3 tests/github_fake/npm_assets.py fetch
 
 # The sandbox's offline base image (debootstrap + docker import, about a minute the first time).
 python3 -c "from sandbox.docker import DockerSandboxConfig; s = DockerSandboxConfig().build(); print('setup: base image', s.config.base_image, s.ensure_base_image()[:19])"

@@ -1,4 +1,4 @@
-"""Shared pieces for the GitHub App tests: a local GitHub (tools.github_fake) holding the demo
+"""Shared pieces for the GitHub App tests: a local GitHub (tests/github_fake) holding the demo
 repository as Codertocat/Hello-World with the demo issue as #1 (the repository and issue GitHub's
 example webhook payloads name), the App's key pair, settings and environments for the app server
 and workers, signed webhook deliveries, and a real redis-server."""
@@ -23,10 +23,10 @@ import requests
 from agent.config import AppConfig, GitHubConfig, RunConfig, Settings
 from agent.demo_run import DEMO_DIR
 from agent.models import OpenAIModelConfig
+from github_fake import FakeGitHub
+from github_fake.npm_assets import openapi_path, webhook_example
+from github_fake.openapi import OpenAPI
 from tools.git import init_repo_from_dir
-from tools.github_fake import FakeGitHub
-from tools.github_fake.npm_assets import openapi_path, webhook_example
-from tools.github_fake.openapi import OpenAPI
 
 REPO = "Codertocat/Hello-World"
 SECRET = "it's a secret to everybody"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from github_fake.npm_assets import asset, openapi_path
+from github_fake.openapi import OpenAPI
 from pipeline_support import ROOT
-from tools.github_fake.npm_assets import asset, openapi_path
-from tools.github_fake.openapi import OpenAPI
 
 MANIFEST = json.loads((ROOT / ".github" / "app-manifest.json").read_text())
 

@@ -15,12 +15,12 @@ from agent.demo_run import DEMO_DIR
 from agent.models import ScriptedServer
 from app_support import (APP_ID, DEMO_TITLE, READER, REPO, app_key, bot_comments, deliver, env_for, free_port,
                          labeled, wait_for)
+from github_fake import FakeGitHub
+from github_fake.npm_assets import openapi_path
+from github_fake.openapi import OpenAPI
 from pipeline_support import ROOT, cli
 from tools import gitsafe
 from tools.git import init_repo_from_dir
-from tools.github_fake import FakeGitHub
-from tools.github_fake.npm_assets import openapi_path
-from tools.github_fake.openapi import OpenAPI
 
 IDENT = {"GIT_AUTHOR_NAME": "m", "GIT_AUTHOR_EMAIL": "m@x", "GIT_COMMITTER_NAME": "m", "GIT_COMMITTER_EMAIL": "m@x"}
 

@@ -20,8 +20,8 @@ from agent.app.webhook import create_app, store_for
 from agent.config import ConfigError
 from app_support import (REPO, commented, deliver, env_for, free_port, github, labeled, settings_for,  # noqa: F401
                          sign, wait_for)
+from github_fake.npm_assets import webhook_example
 from pipeline_support import ROOT, cli
-from tools.github_fake.npm_assets import webhook_example
 
 
 @pytest.fixture

@@ -16,8 +16,10 @@ from agent.nodes.index import index as index_node
 from agent.nodes.ingest import ingest
 from agent.nodes.localize import localize
 from agent.nodes.patch import patch
+from agent.request import RunRequest, save_issue
 from pipeline_support import FIX_REPLY, ROOT, cli, cli_env
-from tools.issues import cut_text
+from tools.issue_sources import cut_text, load_issue_file
+from tools.tokens import estimate_tokens
 
 TAIL = "Last line of the log: clamp(12, 0, 10) gave 0 again."
 MB = 1024 * 1024
@@ -57,7 +59,9 @@ def test_huge_issue_prompts_fit_the_window(tmp_path, monkeypatch, window):
     model = ScriptedModel(["textkit/numbers.py", "clamp", FIX_REPLY], context_window=window)
     deps = Deps.create(Settings(home=tmp_path, run=RunConfig(model_localize=True)), tmp_path / "run",
                        model=model, sandbox=object())
-    state = {"request": {"issue_ref": str(issue), "repo": str(repo)}, "workspace_dir": str(repo)}
+    request = RunRequest(issue=load_issue_file(issue), issue_ref=str(issue), repo=str(repo))
+    save_issue(deps.run_dir, request.issue)  # as start_run does
+    state = {"request": request.stored(), "workspace_dir": str(repo)}
     for node in (ingest, index_node, localize, patch):
         state.update(node(state, deps))
 
@@ -84,7 +88,8 @@ def test_ten_megabyte_issue_through_fix(tmp_path):
     assert len(server.requests) == 3
     for request in server.requests:
         prompt = _prompt(request["messages"])
-        assert Deps.count_tokens(prompt) + 1024 <= server.max_model_len  # 1024: the default reply room
+        # The scripted server has no tokenizer route: the run budgeted with the estimate.
+        assert estimate_tokens(prompt) + 1024 <= server.max_model_len  # 1024: the default reply room
         assert "clamp(5, 0, 10)" in prompt and TAIL in prompt and CUT.search(prompt)
     run_dir = tmp_path / "runs" / "big"
     sizes = {p.relative_to(run_dir).as_posix(): p.stat().st_size for p in run_dir.rglob("*") if p.is_file()}

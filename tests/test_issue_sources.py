@@ -11,7 +11,7 @@ from agent.config import GitHubConfig
 from agent.models import ScriptedServer
 from app_support import DEMO_TITLE, REPO, github  # noqa: F401 - fixture
 from pipeline_support import FIX_REPLY, ROOT, cli, cli_env
-from tools.issues import IssueError, load_issue
+from tools.issue_sources import IssueError, load_issue
 
 
 def test_github_issue_url_becomes_an_issue(github):

@@ -36,20 +36,20 @@ def test_prompt_shows_ranked_snippets_within_budget(tmp_path, state, window):
     files = [f for f, _ in state["locations"]["files"]]
     assert files[0] == "textkit/numbers.py"
     assert state["locations"]["symbols"][0][:2] == ["textkit/numbers.py", "clamp"]
-    context, budget = state["context"], state["context_budget"]
-    assert context.startswith("## textkit/numbers.py")
-    assert "def clamp" in context and "| " in context  # numbered source lines
-    assert deps.count_tokens(context) <= budget
+    code, budget = state["code_shown"], state["code_budget"]
+    assert code.startswith("## textkit/numbers.py")
+    assert "def clamp" in code and "| " in code  # numbered source lines
+    assert deps.count_tokens(code) <= budget
 
-    # The patch node's real prompt carries that context, and leaves room for the reply.
-    state.update(attempt=0, attempts=[], usage={"calls": 0, "prompt_tokens": 0, "completion_tokens": 0})
+    # The patch node's real prompt carries that code, and leaves room for the reply.
+    state.update(attempt=0, attempts=[])
     patch_node(state, deps)
     prompt = "".join(m["content"] for m in deps.model.requests[0])
-    assert context in prompt
+    assert code in prompt
     assert deps.count_tokens(prompt) + deps.settings.model.max_tokens <= window
 
 
 def test_bigger_window_shows_more_code(tmp_path, state):
-    small = localize_node(state, _deps(tmp_path, 2048))["context"]
-    large = localize_node(state, _deps(tmp_path, 32768))["context"]
+    small = localize_node(state, _deps(tmp_path, 2048))["code_shown"]
+    large = localize_node(state, _deps(tmp_path, 32768))["code_shown"]
     assert len(large) >= len(small) and large.startswith(small.split("\n", 1)[0])

@@ -44,7 +44,7 @@ def test_model_picks_reorder_the_files_and_the_prompt_code(tmp_path):
     assert out["model_picks"] == {"files": ["pkg/money.py"], "symbols": [["pkg/money.py", "round_cents"]]}
     assert out["locations"]["files"][0][0] == "pkg/money.py"
     assert out["locations"]["symbols"][0][:2] == ["pkg/money.py", "round_cents"]
-    assert out["context"].index("## pkg/money.py") < out["context"].index("## pkg/report.py")
+    assert out["code_shown"].index("## pkg/money.py") < out["code_shown"].index("## pkg/report.py")
     calls = deps.trajectory.events("model")
     assert [c["node"] for c in calls] == ["localize", "localize"]
     assert "1. pkg/report.py" in calls[0]["request"][0]["content"]      # the candidate list

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from agent.exits import ExitStatus, classify
+
 from agent.models import (
     PROFILES,
     Model,
@@ -27,10 +29,13 @@ from agent.models import (
     ScriptedModelConfig,
     ScriptedServer,
     get_profile,
-    parse_model_config,
 )
-from agent.models import gguf, serve
+from agent.models import gguf, hardware, serve, server_command
+from agent.deps import Deps
 from agent.models.openai_compat import _fold_system_messages
+from agent.models import tokenizer as tokenizer_module
+from agent.models.tokenizer import ServerTokenizer
+from tools.tokens import estimate_tokens
 
 REPO = Path(__file__).resolve().parents[1]
 MSG = [{"role": "system", "content": "You fix bugs."}, {"role": "user", "content": "Fix the off-by-one in foo()."}]
@@ -140,8 +145,71 @@ def test_usage_estimated_when_server_omits_it(scripted_server, monkeypatch):
 
     monkeypatch.setattr(model.client.chat.completions, "create", create_without_usage)
     reply = model.complete(MSG)
-    assert reply.completion_tokens == 20
+    assert reply.completion_tokens == 27  # tools.tokens.estimate_tokens: 80 characters // 3 + 1
     assert reply.prompt_tokens > 10
+
+
+# --------------------------------------------------------------------------- token counts
+
+
+@pytest.fixture(autouse=True)
+def _tokenizers_not_failed_yet(monkeypatch):
+    # A server's tokenizer failing is remembered per process, by address; ports come round again.
+    monkeypatch.setattr(tokenizer_module, "_failed", {})
+
+
+def test_token_counts_come_from_the_servers_tokenizer(scripted_server):
+    srv = scripted_server([], tokenizer=str.split)
+    model = client(srv.base_url)
+    text = "def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"
+    assert model.count_tokens(text) == len(text.split()) != estimate_tokens(text)
+    assert model.count_tokens(text) == len(text.split())  # asked once per distinct text
+    assert srv.tokenize_requests == [{"model": "scripted-model", "prompt": text}]
+    assert model.count_tokens("") == 0 and len(srv.tokenize_requests) == 1
+    deps = Deps(settings=None, run_dir=Path("."), model=model, sandbox=None, trajectory=None)
+    assert deps.count_tokens("one two three") == 3
+
+
+def test_token_counts_fall_back_to_the_estimate_for_good(scripted_server, caplog):
+    srv = scripted_server([])  # no tokenizer route, like servers without one
+    model = client(srv.base_url)
+    with caplog.at_level("WARNING", logger="patchwright.model"):
+        assert model.count_tokens("abcdefgh" * 10) == estimate_tokens("abcdefgh" * 10) == 27
+        srv.tokenizer = str.split  # even a tokenizer appearing later is not asked again
+        assert model.count_tokens("a b c") == estimate_tokens("a b c")
+        again = client(srv.base_url)  # nor by another client in this process
+        assert again.count_tokens("a b c d") == estimate_tokens("a b c d")
+    assert srv.tokenize_requests == []
+    assert len([r for r in caplog.records if "no token counts" in r.getMessage()]) == 1
+
+    down = client(f"http://127.0.0.1:{serve.free_port()}/v1", model="m")
+    assert down.count_tokens("abc") == estimate_tokens("abc") and down._tokenizer.failed
+    scripted = ScriptedModel([])
+    assert scripted.count_tokens("abcdefgh" * 10) == 27
+
+
+@pytest.mark.parametrize("route, reply_key", [("/extras/tokenize", "input"), ("/tokenize", "content")])
+def test_llama_cpp_tokenizer_dialects(route, reply_key):
+    """llama-cpp-python's server and llama.cpp's own answer {"tokens": [...]}; vLLM's body is tried first."""
+    import httpx
+
+    seen = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append((request.url.path, sorted(body)))
+        if request.url.path != route:
+            return httpx.Response(404, json={"detail": "Not Found"})
+        if reply_key not in body:  # llama.cpp's /tokenize answers a body without content with no tokens
+            return httpx.Response(200, json={"tokens": []})
+        return httpx.Response(200, json={"tokens": list(range(len(body[reply_key].split())))})
+
+    tokenizer = ServerTokenizer("http://llama:8080/v1", lambda: "m")
+    tokenizer._http = httpx.Client(transport=httpx.MockTransport(answer))
+    assert tokenizer.count("a b c d") == 4 and tokenizer.failed is None
+    assert tokenizer.count("e f") == 2
+    assert seen[-1] == (route, [reply_key])
+    assert len(seen) == (3 if route == "/tokenize" else 2) + 1  # the dialect found is kept
 
 
 # --------------------------------------------------------------------------- failures
@@ -157,7 +225,7 @@ def test_server_down_names_url_quickly():
     assert time.monotonic() - started < 5
     message = str(info.value)
     assert base_url in message and "not reachable" in message
-    assert info.value.exit_code == 3
+    assert classify(info.value).status == ExitStatus.MODEL_ENDPOINT == 3
     report = model.check()
     assert report["reachable"] is False and base_url in report["error"]
 
@@ -216,6 +284,9 @@ def test_scripted_model_in_process(tmp_path):
     assert model.context_window() == 1000
     with pytest.raises(ModelError, match="ran out of replies"):
         model.complete(MSG)
+    # `patchwright model check` works whichever backend is configured
+    report = model.check()
+    assert report["reachable"] is True and report["error"] is None and report["context_window"] == 1000
 
 
 def test_configs_validate_and_build(tmp_path):
@@ -229,7 +300,7 @@ def test_configs_validate_and_build(tmp_path):
     assert isinstance(built, ScriptedModel) and built.context_window() == 8192
     assert built.complete(MSG).content == "x"
 
-    openai_cfg = parse_model_config({"type": "openai", "base_url": "http://h:1/v1", "api_key": "sk-secret"})
+    openai_cfg = adapter.validate_python({"type": "openai", "base_url": "http://h:1/v1", "api_key": "sk-secret"})
     assert isinstance(openai_cfg, OpenAIModelConfig)
     assert "sk-secret" not in repr(openai_cfg)
     assert openai_cfg.api_key.get_secret_value() == "sk-secret"
@@ -245,6 +316,9 @@ def test_configs_validate_and_build(tmp_path):
         OpenAIModelConfig(bogus=1)
     with pytest.raises(ValidationError):
         adapter.validate_python({"type": "nope"})
+    # A partial [model] table (no type) means the OpenAI-compatible backend, as settings read it.
+    partial = adapter.validate_python({"base_url": "http://h:2/v1"})
+    assert isinstance(partial, OpenAIModelConfig) and partial.base_url == "http://h:2/v1"
     for cls in (OpenAIModelConfig, ScriptedModelConfig):
         for name, field in cls.model_fields.items():
             assert field.description, f"{cls.__name__}.{name} has no description"
@@ -319,7 +393,7 @@ def test_wait_ready_reports_dead_process_and_timeout():
 
 
 def test_llama_cpp_command(monkeypatch, tmp_path):
-    monkeypatch.setattr(serve, "_check_llama_cpp", lambda: None)
+    monkeypatch.setattr(server_command, "check_llama_cpp", lambda: None)
     cmd, backend = serve.build_command("qwen2.5-coder-1.5b-cpu", "127.0.0.1", 8123, tmp_path,
                                        backend="llama.cpp", model_path=tmp_path / "m.gguf", n_threads=2,
                                        avoid_amx=False)
@@ -332,32 +406,32 @@ def test_llama_cpp_command(monkeypatch, tmp_path):
     # On AMX CPUs the server starts through a shim that turns llama.cpp's AMX kernels off.
     shimmed, _ = serve.build_command("qwen2.5-coder-1.5b-cpu", "127.0.0.1", 8123, tmp_path, backend="llama.cpp",
                                      model_path=tmp_path / "m.gguf", n_threads=2, avoid_amx=True)
-    assert shimmed[:4] == [sys.executable, "-m", "agent.models.serve", "llama-cpp-server"]
-    assert shimmed[4:] == cmd[3:]
-    monkeypatch.setattr(serve, "_cpu_flags", lambda: {"avx2", "amx_tile"})
-    monkeypatch.setattr(serve, "_llama_cpp_has_amx", lambda: True)
-    assert serve._avoid_amx_default() is True
-    monkeypatch.setattr(serve, "_llama_cpp_has_amx", lambda: False)  # portable build: nothing to avoid
-    assert serve._avoid_amx_default() is False
-    monkeypatch.setattr(serve, "_llama_cpp_has_amx", lambda: True)
+    assert shimmed[:3] == [sys.executable, "-m", "agent.models.llama_patch"]
+    assert shimmed[3:] == cmd[3:]
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx2", "amx_tile"})
+    monkeypatch.setattr(hardware, "llama_cpp_has_amx", lambda: True)
+    assert hardware.avoid_amx_default() is True
+    monkeypatch.setattr(hardware, "llama_cpp_has_amx", lambda: False)  # portable build: nothing to avoid
+    assert hardware.avoid_amx_default() is False
+    monkeypatch.setattr(hardware, "llama_cpp_has_amx", lambda: True)
     monkeypatch.setenv("PATCHWRIGHT_LLAMA_EXTRA_BUFTS", "1")
-    assert serve._avoid_amx_default() is False
+    assert hardware.avoid_amx_default() is False
 
 
 def test_llama_cpp_refuses_gpu_profiles_without_gguf(monkeypatch, tmp_path):
-    monkeypatch.setattr(serve, "_check_llama_cpp", lambda: None)
+    monkeypatch.setattr(server_command, "check_llama_cpp", lambda: None)
     with pytest.raises(ModelError, match="meant for vLLM"):
         serve.build_command("qwen2.5-coder-32b-instruct", backend="llama.cpp", cache_dir=tmp_path)
 
 
 def test_missing_llama_cpp_says_how_to_install(monkeypatch, tmp_path):
-    monkeypatch.setattr(serve, "_importable", lambda name: False)
+    monkeypatch.setattr(hardware, "importable", lambda name: False)
     with pytest.raises(ModelError, match=r'pip install "llama-cpp-python\[server\]"'):
         serve.build_command("qwen2.5-coder-1.5b-cpu", backend="llama.cpp", cache_dir=tmp_path)
 
 
 def test_vllm_command_and_backend_detection(monkeypatch):
-    monkeypatch.setattr(serve, "_importable", lambda name: True)
+    monkeypatch.setattr(hardware, "importable", lambda name: True)
     cmd, backend = serve.build_command("iquest-coder-v1-40b-instruct", "0.0.0.0", 9000, backend="vllm")
     assert backend == "vllm"
     assert cmd[:3] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
@@ -367,9 +441,9 @@ def test_vllm_command_and_backend_detection(monkeypatch):
     assert cmd[cmd.index("--quantization") + 1] == "fp8"
     assert cmd[cmd.index("--max-model-len") + 1] == "131072"
 
-    monkeypatch.setattr(serve, "gpu_available", lambda: True)
+    monkeypatch.setattr(hardware, "gpu_available", lambda: True)
     assert serve.detect_backend() == "vllm"
-    monkeypatch.setattr(serve, "gpu_available", lambda: False)
+    monkeypatch.setattr(hardware, "gpu_available", lambda: False)
     assert serve.detect_backend() == "llama.cpp"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.exits import ExitStatus, classify
 from sandbox import SandboxError
 from sandbox.base import Sandbox
 from sandbox.docker import DockerSandbox, DockerSandboxConfig
@@ -90,7 +91,7 @@ def test_unreachable_daemon_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
     with pytest.raises(SandboxError, match="Docker daemon not reachable at .*start dockerd") as err:
         DockerSandbox().prepare(tmp_path, [])
-    assert err.value.exit_code == 4
+    assert classify(err.value).status == ExitStatus.SANDBOX  # the CLI's exit 4
 
 
 @pytest.mark.docker

@@ -8,15 +8,9 @@ from typer.testing import CliRunner
 from agent.app.jobs import JobStore
 from agent.cli import app as cli
 from agent.triage import run_triage
-from tests.triage_support import (
-    backlog,
-    replies_for,
-    seeded_github,
-    triage_settings,
-    writes,
-)
-from tools.triage.forge import MARKER
+from tools.triage.backlog import MARKER
 from tools.triage.labels import parse_label
+from triage_support import backlog, replies_for, seeded_github, triage_settings, writes
 
 DATA = backlog()
 REPO = DATA["repo"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tools.git import WorkspaceError, create_workspace, resolve_source
-from tools.issues import IssueError, load_issue
+from tools.issue_sources import IssueError, load_issue
 
 
 def git(cwd, *args) -> str:

@@ -9,10 +9,10 @@ from pathlib import Path
 from agent.config import AppConfig, GitHubConfig, Settings, TriageConfig
 from agent.demo_run import DEMO_DIR
 from agent.models import OpenAIModelConfig
+from github_fake import FakeGitHub
+from github_fake.npm_assets import openapi_path
+from github_fake.openapi import OpenAPI
 from tools.git import init_repo_from_dir
-from tools.github_fake import FakeGitHub, issue_routes
-from tools.github_fake.npm_assets import openapi_path
-from tools.github_fake.openapi import OpenAPI
 
 FIXTURE = Path(__file__).parent / "fixtures" / "triage_backlog.json"
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -32,10 +32,7 @@ def seeded_github(root: Path, issues: list[dict], repo: str, check_openapi: bool
                     openapi=OpenAPI.load(openapi_path()) if check_openapi else None) as fake:
         fake.world.add_repo(repo, source, installation_id=1)
         for i in issues:
-            if i["state"] == "closed":
-                issue_routes.add_closed_issue(fake.world, repo, i["number"], i["title"], i["body"])
-            else:
-                fake.world.add_issue(repo, i["number"], i["title"], i["body"])
+            fake.world.add_issue(repo, i["number"], i["title"], i["body"], state=i["state"])
         yield fake, fake.world.issue_token(1)
 
 

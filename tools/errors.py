@@ -1,11 +1,9 @@
-"""Errors raised by tools; the CLI maps them to a non-zero exit code."""
+"""The tools layer's errors: ToolError is their root (the whole tree is drawn in agent/errors.py).
+Exit statuses are the CLI's business (agent/exits.py), not the tools'."""
 
 
 class ToolError(Exception):
     """A tool failed in a way the caller (or the model) can act on."""
-
-    # 2 distinguishes "tool refused / input bad" from crashes (1) in CLI exits.
-    exit_code = 2
 
 
 class PatchApplyError(ToolError):
@@ -14,6 +12,6 @@ class PatchApplyError(ToolError):
 
 class SecurityError(ToolError):
     """The repository or an edit reached for something outside the working copy (a symlink out of
-    it or into .git, git configuration the bot did not write). The run stops; nothing is delivered."""
+    it or into .git, git configuration the bot did not write). The run stops; nothing is delivered.
 
-    exit_code = 5
+    Not a PermissionError: that is an OSError, and the tools' `except OSError` would swallow it."""

@@ -138,8 +138,9 @@ class Worker:
             log.exception("could not report job %s as failed on GitHub", job.id)
 
     def _fix(self, job: Job, forge, repo, gh_issue, comment: StatusComment) -> tuple[str, str, str]:
+        from agent.request import RunRequest
         from agent.runner import RunError, new_run_id, resume_run, start_run  # the graph stack: workers only
-        from tools.issues import load_github_issue
+        from tools.issue_sources import load_github_issue
 
         run_id = job.run_id or new_run_id(f"{job.repo}#{job.number}")
         self.store.update(job.id, run_id=run_id, comment_id=comment.id)  # before the run: a new worker resumes it
@@ -161,7 +162,7 @@ class Worker:
             if resuming:
                 result = resume_run(self.settings, run_id, on_update=tracker, **self.backends)
             else:
-                request = {"issue": issue.model_dump(), "issue_ref": issue.source, "repo": str(mirror)}
+                request = RunRequest(issue=issue, issue_ref=issue.source, repo=str(mirror))
                 result = start_run(self.settings, request, run_id=run_id, on_update=tracker, **self.backends)
         except RunError as e:
             return "failed", str(e), ""

@@ -9,26 +9,28 @@ from __future__ import annotations
 
 from typing import Annotated, Union
 
-from pydantic import Field, TypeAdapter
+from pydantic import Discriminator, Tag
 
-from agent.models.base import Model, ModelError, Reply, estimate_prompt_tokens, estimate_tokens
+from agent.models.base import CheckReport, Model, ModelError, Reply, estimate_prompt_tokens, estimate_tokens
 from agent.models.openai_compat import OpenAICompatModel, OpenAIModelConfig
 from agent.models.profiles import DEFAULT_PROFILE, PROFILES, Profile, UnknownProfileError, get_profile
 from agent.models.scripted import ScriptedModel, ScriptedModelConfig
 from agent.models.scripted_server import ScriptedServer
 
-ModelConfig = Annotated[Union[OpenAIModelConfig, ScriptedModelConfig], Field(discriminator="type")]
-"""Either backend's configuration, chosen by its ``type`` field ("openai" or "scripted")."""
 
-_model_config_adapter: TypeAdapter = TypeAdapter(ModelConfig)
+def _model_type(value) -> str:
+    # A partial [model] table (or PATCHWRIGHT_MODEL__BASE_URL alone) means the default backend.
+    return value.get("type", "openai") if isinstance(value, dict) else getattr(value, "type", "openai")
 
 
-def parse_model_config(data: dict) -> OpenAIModelConfig | ScriptedModelConfig:
-    """Validate a plain dict (e.g. from TOML) into the right config class."""
-    return _model_config_adapter.validate_python(data)
-
+ModelConfig = Annotated[
+    Union[Annotated[OpenAIModelConfig, Tag("openai")], Annotated[ScriptedModelConfig, Tag("scripted")]],
+    Discriminator(_model_type),
+]
+"""Either backend's configuration, chosen by its ``type`` field ("openai", the default, or "scripted")."""
 
 __all__ = [
+    "CheckReport",
     "DEFAULT_PROFILE",
     "Model",
     "ModelConfig",
@@ -45,5 +47,4 @@ __all__ = [
     "estimate_prompt_tokens",
     "estimate_tokens",
     "get_profile",
-    "parse_model_config",
 ]

@@ -9,19 +9,20 @@ an in-process scripted model for tests (:mod:`agent.models.scripted`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypedDict, runtime_checkable
 
-__all__ = ["ModelError", "Reply", "Model", "estimate_tokens", "estimate_prompt_tokens"]
+from agent.errors import PatchwrightError
+from tools.tokens import estimate_tokens
+
+__all__ = ["CheckReport", "ModelError", "Reply", "Model", "estimate_tokens", "estimate_prompt_tokens"]
 
 
-class ModelError(Exception):
+class ModelError(PatchwrightError):
     """Anything that went wrong while talking to a model.
 
     Messages name the endpoint (``base_url``) and what went wrong, so they can
-    be shown to a user as they are.  The CLI exits with :attr:`exit_code`.
+    be shown to a user as they are.  Its exit status is in agent/exits.py.
     """
-
-    exit_code = 3
 
 
 @dataclass
@@ -35,9 +36,24 @@ class Reply:
     seconds: float
 
 
+class CheckReport(TypedDict, total=False):
+    """What ``patchwright model check`` prints; the probe keys only when asked to probe."""
+
+    base_url: str | None
+    reachable: bool
+    models: list[str]
+    model: str | None
+    context_window: int | None
+    context_window_source: str | None
+    profile: str | None
+    error: str | None
+    probe_seconds: float
+    probe_reply: str
+
+
 @runtime_checkable
 class Model(Protocol):
-    """What the agent needs from a model."""
+    """What the agent needs from a model: everything callers use, nothing backend-specific."""
 
     name: str
 
@@ -45,12 +61,13 @@ class Model(Protocol):
 
     def context_window(self) -> int: ...
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes for this model (its tokenizer where it can, else an estimate)."""
+        ...
 
-def estimate_tokens(text: str | None) -> int:
-    """Rough token count (about 4 characters per token for code and English)."""
-    if not text:
-        return 0
-    return max(1, (len(text) + 3) // 4)
+    def check(self, probe: bool = False) -> CheckReport:
+        """A report on the backend; never raises for backend problems (they go in ``error``)."""
+        ...
 
 
 def estimate_prompt_tokens(messages: list[dict]) -> int:

@@ -15,8 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from agent.models.base import ModelError, Reply, estimate_prompt_tokens, estimate_tokens
+from agent.models.base import CheckReport, ModelError, Reply, estimate_prompt_tokens, estimate_tokens
 from agent.models.profiles import DEFAULT_PROFILE, Profile, get_profile
+from agent.models.tokenizer import ServerTokenizer
 
 __all__ = ["OpenAIModelConfig", "OpenAICompatModel"]
 
@@ -109,6 +110,8 @@ class OpenAICompatModel:
             timeout=config.timeout,
             max_retries=config.max_retries,
         )
+        self._tokenizer = ServerTokenizer(self.base_url, self.model_id, timeout=config.timeout,
+                                          api_key=config.api_key.get_secret_value() or "EMPTY")
 
     # -- error handling ---------------------------------------------------------------------
 
@@ -222,6 +225,10 @@ class OpenAICompatModel:
             self._context_window, self._context_source = window, source
         return self._context_window
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes, counted by the server's tokenizer (see agent.models.tokenizer)."""
+        return self._tokenizer.count(text)
+
     # -- completions ------------------------------------------------------------------------
 
     def complete(self, messages: list[dict]) -> Reply:
@@ -281,14 +288,14 @@ class OpenAICompatModel:
 
     # -- diagnostics ------------------------------------------------------------------------
 
-    def check(self, probe: bool = False) -> dict:
+    def check(self, probe: bool = False) -> CheckReport:
         """Report for ``patchwright model check``; never raises for server problems.
 
         Keys: base_url, reachable, models (served ids), model (id used), context_window,
         context_window_source, profile, error (None when fine) and, with ``probe=True``,
         a tiny completion's ``probe_seconds``/``probe_reply``.
         """
-        report: dict[str, Any] = {
+        report: CheckReport = {
             "base_url": self.base_url,
             "reachable": False,
             "models": [],

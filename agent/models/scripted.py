@@ -15,38 +15,18 @@ Run as a command (blocks until interrupted)::
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.models.base import ModelError, Reply, estimate_prompt_tokens, estimate_tokens
+from agent.models.base import CheckReport, ModelError, Reply, estimate_prompt_tokens, estimate_tokens
+from agent.models.replies import load_replies
+from agent.models.scripted_server import ScriptedServer, main
 
-__all__ = ["ScriptedModel", "ScriptedModelConfig", "load_replies", "main"]
-
-Mode = Literal["normal", "garbage", "error500", "hang", "nochoices"]
-MODES: tuple[str, ...] = ("normal", "garbage", "error500", "hang", "nochoices")
-
-
-def load_replies(path: str | Path) -> tuple[list[str], dict[str, Any]]:
-    """Read a replies file; returns (replies, options) where options may hold model / max_model_len."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"scripted model: replies file {path} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"scripted model: replies file {path} is not valid JSON: {exc}") from None
-    options: dict[str, Any] = {}
-    if isinstance(data, dict):
-        options = {k: v for k, v in data.items() if k != "replies"}
-        data = data.get("replies")
-    if not isinstance(data, list) or not all(isinstance(r, str) for r in data):
-        raise ModelError(f"scripted model: replies file {path} must hold a list of strings (or {{\"replies\": [...]}})")
-    return list(data), options
+__all__ = ["ScriptedModel", "ScriptedModelConfig", "ScriptedServer", "load_replies", "main"]
 
 
 class ScriptedModel:
@@ -89,6 +69,15 @@ class ScriptedModel:
     def context_window(self) -> int:
         return self._context_window
 
+    def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)  # no tokenizer here: the same estimate a tokenizer-less server gets
+
+    def check(self, probe: bool = False) -> CheckReport:
+        """The report ``patchwright model check`` prints; a probe would spend a reply, so none is sent."""
+        return {"base_url": None, "reachable": True, "models": [self.name], "model": self.name,
+                "context_window": self._context_window, "context_window_source": "config", "profile": None,
+                "error": None}
+
 
 class ScriptedModelConfig(BaseModel):
     """A deterministic in-process model replaying a JSON file of replies (for tests)."""
@@ -103,21 +92,6 @@ class ScriptedModelConfig(BaseModel):
         """Load the replies file and create the model."""
         replies, options = load_replies(self.replies_file)
         return ScriptedModel(replies, context_window=self.context_window, name=str(options.get("model", "scripted")))
-
-
-def main(argv: list[str] | None = None) -> int:
-    from agent.models.scripted_server import main as serve
-
-    return serve(argv)
-
-
-def __getattr__(name: str):
-    # ScriptedServer lives in scripted_server.py; importing it lazily avoids a cycle.
-    if name == "ScriptedServer":
-        from agent.models.scripted_server import ScriptedServer
-
-        return ScriptedServer
-    raise AttributeError(name)
 
 
 if __name__ == "__main__":

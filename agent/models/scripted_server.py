@@ -16,12 +16,16 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Literal
 
 from agent.models.base import ModelError, estimate_prompt_tokens, estimate_tokens
-from agent.models.scripted import MODES, Mode, load_replies
+from agent.models.replies import load_replies
 
-__all__ = ["ScriptedServer", "main"]
+__all__ = ["MODES", "Mode", "ScriptedServer", "main"]
+
+Mode = Literal["normal", "garbage", "error500", "hang", "nochoices"]
+MODES: tuple[str, ...] = ("normal", "garbage", "error500", "hang", "nochoices")
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: "_HTTPServer"
@@ -66,6 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if self.path.split("?", 1)[0].rstrip("/") == "/tokenize" and owner.tokenizer is not None:
+            self._tokenize(raw)
+            return
         if self._path() != "/chat/completions":
             self._json(404, {"error": {"message": f"no route POST {self.path}", "type": "not_found"}})
             return
@@ -127,6 +134,21 @@ class _Handler(BaseHTTPRequestHandler):
             },
         })
 
+    def _tokenize(self, raw: bytes) -> None:
+        """vLLM's tokenizer route (outside /v1); the fault modes are about chat, not this."""
+        owner = self.server.owner
+        try:
+            body = json.loads(raw or b"{}")
+            prompt = body["prompt"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            self._json(400, {"error": {"message": f"tokenize wants {{'prompt': ...}}: {exc}", "type": "invalid_request"}})
+            return
+        with owner._lock:
+            owner.tokenize_requests.append(body)
+        tokens = list(owner.tokenizer(str(prompt)))
+        self._json(200, {"count": len(tokens), "max_model_len": owner.max_model_len, "tokens": tokens,
+                         "token_strs": None})
+
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
@@ -153,6 +175,9 @@ class ScriptedServer:
     before answering), ``"nochoices"`` (200 JSON without choices).  Every chat
     request's JSON body is appended to :attr:`requests`.
 
+    ``tokenizer`` (text -> tokens) adds vLLM's ``POST /tokenize``, whose bodies go to
+    :attr:`tokenize_requests`; without it the server has no tokenizer route, as some servers do not.
+
     Use as a context manager, or call :meth:`start` / :meth:`close`.
     """
 
@@ -167,6 +192,7 @@ class ScriptedServer:
         max_model_len: int | None = 8192,
         hang_seconds: float = 30.0,
         garbage_content_type: str = "text/html",
+        tokenizer: Callable[[str], list] | None = None,
         verbose: bool = False,
     ):
         if mode not in MODES:
@@ -178,7 +204,9 @@ class ScriptedServer:
         self.hang_seconds = hang_seconds
         self.garbage_content_type = garbage_content_type
         self.verbose = verbose
+        self.tokenizer = tokenizer
         self.requests: list[dict] = []
+        self.tokenize_requests: list[dict] = []
         self.started = time.time()
         self._next = 0
         self._lock = threading.Lock()

@@ -17,7 +17,7 @@ def deliver(state: dict, deps: Deps) -> dict:
         evidence = {"tests_before": state.get("tests_before"), "tests_after": state.get("tests_after"), **state["evidence"]}
         (deps.run_dir / "evidence.json").write_text(json.dumps(evidence, indent=2), encoding="utf-8")
     reason = state.get("reason", "")
-    if final == "unfixed" and status != "fixed":
+    if final == "unfixed":
         reason = f"gave up after {state.get('attempt', 0)} attempt(s); last: {reason}"
     done = {**state, "exit_status": final, "reason": reason}
     write_report(deps.run_dir, done, deps.trajectory)

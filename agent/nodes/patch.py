@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agent import prompting
 from agent.deps import Deps
-from prompts import render
 from tools.edits import apply_blocks, feedback, parse_blocks
 from tools.edits.diff import check_applies, diff_worktree, reset_worktree
 from tools.errors import PatchApplyError
@@ -17,61 +17,45 @@ from tools.errors import PatchApplyError
 def patch(state: dict, deps: Deps) -> dict:
     root = Path(state["workspace_dir"])
     attempt = state.get("attempt", 0) + 1
-    previous = state["attempts"][-1] if state.get("attempts") else None
-    user = render(
-        "patch.j2",
-        issue_text=deps.issue_text(state["issue"]),
-        context=state["context"],
-        previous_patch=previous["diff"] if previous and previous.get("diff") else "",
+    previous = state["attempts"][-1] if state.get("attempts") else {}
+    messages = prompting.patch_messages(
+        prompting.issue_text(deps, state["issue"]),
+        state["code_shown"] if "code_shown" in state else state["context"],  # the name before issue 11
+        state.get("locations"),
+        previous_diff=previous.get("diff", ""),
         test_feedback=state.get("test_feedback", ""),
-        example_path=_top_file(state),
     )
-    # A worked example as a prior turn teaches the format far better than a description, most of
-    # all to small models (they otherwise copy placeholder paths from the instructions).
-    messages = [
-        {"role": "system", "content": render("system.j2")},
-        {"role": "user", "content": render("example_user.j2")},
-        {"role": "assistant", "content": render("example_assistant.j2")},
-        {"role": "user", "content": user},
-    ]
-    usage = dict(state["usage"])
     problem = ""
     for turn in range(deps.settings.run.max_edit_retries + 1):
         reply = deps.ask("patch", messages)
-        usage["calls"] += 1
-        usage["prompt_tokens"] += reply.prompt_tokens
-        usage["completion_tokens"] += reply.completion_tokens
+        # Every answer applies to the base files: the previous answer's blocks may have applied in
+        # part, and a run killed while editing resumes here with its edits still in the working copy.
         reset_worktree(root)
         problem = _apply(root, reply.content)
         if not problem:
             diff = diff_worktree(root)
             if diff.strip():
-                reset_worktree(root)
+                reset_worktree(root)  # the diff is the attempt: verify applies it to the base files itself
                 check_applies(root, diff)
-                return {"attempt": attempt, "diff": diff, "usage": usage, "exit_status": "running",
-                        "attempts": state["attempts"] + [{"attempt": attempt, "diff": diff, "outcome": "applied", "turns": turn + 1}]}
+                return {"attempt": attempt, "diff": diff, "exit_status": "running",
+                        "attempts": [{"attempt": attempt, "diff": diff, "outcome": "applied", "turns": turn + 1}]}
             problem = "Your blocks applied but changed nothing: the REPLACE text equals the SEARCH text."
-        messages += [{"role": "assistant", "content": reply.content},
-                     {"role": "user", "content": render("edit_feedback.j2", feedback=problem)}]
-    reset_worktree(root)
-    return {"attempt": attempt, "diff": "", "usage": usage, "exit_status": "patch_failed",
+        messages += prompting.feedback_on_edits(reply.content, problem)
+    reset_worktree(root)  # no edit of this attempt stays: the next one, or deliver, sees the base files
+    return {"attempt": attempt, "diff": "", "exit_status": "patch_failed",
             "reason": f"attempt {attempt}: no applicable edit: {problem.splitlines()[0] if problem else ''}",
-            "attempts": state["attempts"] + [{"attempt": attempt, "diff": "", "outcome": "patch_failed", "problem": problem}]}
-
-
-def _top_file(state: dict) -> str:
-    files = (state.get("locations") or {}).get("files") or []
-    return files[0][0] if files else "src/module.py"
+            "attempts": [{"attempt": attempt, "diff": "", "outcome": "patch_failed", "problem": problem}]}
 
 
 def _apply(root: Path, reply: str) -> str:
-    """Apply every block; return feedback text for the model, empty when all applied."""
+    """Apply every block; return feedback text for the model, empty when all applied. When some
+    fail, the others stay applied only until patch resets for the next answer, which must repeat
+    them (edit_feedback.j2 says so)."""
     try:
         blocks = parse_blocks(reply)
     except PatchApplyError as e:
         return str(e)
     result = apply_blocks(root, blocks)
     if result.failures:
-        reset_worktree(root)  # all or nothing, so the model's next answer starts from clean files
         return feedback(result.failures)
     return ""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from agent import prompting
 from agent.deps import Deps
-from prompts import render
 from tools.edits.diff import apply_diff, reset_worktree
 from tools.testenv import detect_install
 from tools.testlogs import compare, parse_junit, parse_pytest_output
@@ -35,20 +35,19 @@ def verify(state: dict, deps: Deps) -> dict:
     attempt = state["attempt"]
     _record(deps, f"attempt-{attempt}", result, after)
     evidence = compare(before, after)
-    attempts = [dict(a) for a in state["attempts"]]
     passed = result.exit_code == 0 and not result.timed_out
     updates.update(tests_after=after, test_exit_code=result.exit_code, evidence=asdict(evidence))
     if passed:
-        attempts[-1]["outcome"] = "tests_passed"
-        return {**updates, "attempts": attempts, "exit_status": "fixed", "reason": _passed_reason(evidence)}
+        return {**updates, "attempts": [{"attempt": attempt, "outcome": "tests_passed"}], "exit_status": "fixed",
+                "reason": _passed_reason(evidence)}
 
     failing = sorted(t for t, s in after.items() if s in ("failed", "error"))
-    attempts[-1].update(outcome="tests_failed", failing=failing)
-    output = result.output[-cfg.feedback_chars:]
-    feedback = render("test_feedback.j2", timed_out=result.timed_out, oom_killed=result.oom_killed,
-                      timeout=deps.settings.sandbox.test_timeout, failing=failing, output=output)
+    feedback = prompting.feedback_on_tests(timed_out=result.timed_out, oom_killed=result.oom_killed,
+                                           timeout=deps.settings.sandbox.test_timeout, failing=failing,
+                                           output=result.output[-cfg.feedback_chars:])
     why = "timed out" if result.timed_out else "ran out of memory" if result.oom_killed else f"{len(failing)} failing"
-    return {**updates, "attempts": attempts, "exit_status": "tests_failed", "test_feedback": feedback,
+    return {**updates, "attempts": [{"attempt": attempt, "outcome": "tests_failed", "failing": failing}],
+            "exit_status": "tests_failed", "test_feedback": feedback,
             "reason": f"attempt {attempt}: tests {why} (exit code {result.exit_code})"}
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
+
+from agent.cli_common import ConfigOpt, console, guarded
 
 swebench_app = typer.Typer(help="SWE-bench: run the fix graph on instances, grade predictions offline.",
                            no_args_is_help=True)
-console = Console(stderr=True, soft_wrap=True)
 
 DatasetOpt = typer.Option(..., "--dataset", help="SWE-bench JSONL file (e.g. SWE-bench Verified).")
 ReposOpt = typer.Option(None, "--repos", help="Folder of bare git mirrors (owner+name, owner__name or name).")
@@ -20,7 +20,6 @@ FilterOpt = typer.Option(None, "--filter", help="Regular expression the instance
 RunIdOpt = typer.Option(None, "--run-id", help="Run id (default: time-based).")
 OutOpt = typer.Option(None, "--out", help="Output root (default: HOME/swebench, HOME from the config).")
 SpecsOpt = typer.Option(None, "--specs", help="JSON specs laid over swebench's (same shape as specs.json).")
-ConfigOpt = typer.Option(None, "--config", "-c", help="TOML config file.")
 
 
 def _ids(values: Optional[List[str]], extra: Optional[List[str]] = None) -> list[str] | None:
@@ -36,13 +35,8 @@ def _out(out: Optional[Path], config: Optional[Path]) -> Path:
     return load_settings(config).home_dir / "swebench"
 
 
-def _guard(fn):
-    from agent.cli import guarded
-
-    return guarded(fn)
-
-
 @swebench_app.command("eval")
+@guarded
 def eval_cmd(
     dataset: Path = DatasetOpt,
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="predictions.jsonl (official format)."),
@@ -65,14 +59,9 @@ def eval_cmd(
     ids: Optional[List[str]] = typer.Argument(None, help="More instance ids."),
 ):
     """Grade predictions in offline containers, as the official harness grades; write report.json."""
-    _guard(_eval)(dataset, predictions, gold, empty, repos, run_id, _ids(instances, ids), filter, workers, timeout,
-                  specs_file, out, redo, keep_images, mem, cpus, official, config)
-
-
-def _eval(dataset, predictions, gold, empty, repos, run_id, instances, filter, workers, timeout, specs_file, out,
-          redo, keep_images, mem, cpus, official, config):
     from agent.swebench.dataset import DatasetError, load_specs
 
+    instances = _ids(instances, ids)  # --instances and the trailing ids, each split at commas/spaces
     oracle = "gold" if gold else "empty" if empty else None
     if sum([gold, empty, predictions is not None]) != 1:
         raise DatasetError("give exactly one of --predictions FILE, --gold, --empty")
@@ -81,7 +70,8 @@ def _eval(dataset, predictions, gold, empty, repos, run_id, instances, filter, w
     if official:
         from agent.swebench.official import run_official
 
-        raise typer.Exit(run_official(dataset, predictions, oracle, instances, run_id, workers, timeout, out_dir, console))
+        raise typer.Exit(run_official(dataset=dataset, predictions=predictions, oracle=oracle, instances=instances,
+                                      run_id=run_id, workers=workers, timeout=timeout, out_dir=out_dir, console=console))
     from agent.config import load_settings
     from agent.swebench.eval import EvalOptions, evaluate
     from agent.swebench.harness import Harness
@@ -102,6 +92,7 @@ def _eval(dataset, predictions, gold, empty, repos, run_id, instances, filter, w
 
 
 @swebench_app.command("run")
+@guarded
 def run_cmd(
     dataset: Path = DatasetOpt,
     repos: Optional[Path] = ReposOpt,
@@ -120,14 +111,10 @@ def run_cmd(
     ids: Optional[List[str]] = typer.Argument(None, help="More instance ids."),
 ):
     """Run the fix graph on SWE-bench instances and write predictions.jsonl (official format)."""
-    _guard(_run)(dataset, repos, run_id, _ids(instances, ids), filter, workers, redo, gold, empty, verify, queue,
-                 specs_file, out, config)
-
-
-def _run(dataset, repos, run_id, instances, filter, workers, redo, gold, empty, verify, queue, specs_file, out, config):
     from agent.config import load_settings
     from agent.swebench.run import RunOptions, run_instances
 
+    instances = _ids(instances, ids)
     settings = load_settings(config)
     run_id = run_id or time.strftime("run-%Y%m%d-%H%M%S")
     opts = RunOptions(dataset=dataset, repos=repos, run_id=run_id, out_dir=_out(out, config), instances=instances,
@@ -143,6 +130,7 @@ def _run(dataset, repos, run_id, instances, filter, workers, redo, gold, empty, 
 
 
 @swebench_app.command("worker")
+@guarded
 def worker_cmd(
     queue: str = typer.Option(..., "--queue", help="redis://HOST:PORT/DB (or sqlite:///PATH) to consume."),
     workers: int = typer.Option(1, "--workers", help="Instances run at once in this process."),
@@ -152,4 +140,4 @@ def worker_cmd(
     (`patchwright worker` is the GitHub App's worker; this one serves the SWE-bench queue.)"""
     from agent.swebench.queue import serve_worker
 
-    _guard(serve_worker)(queue, workers, config)
+    serve_worker(queue, workers=workers, config=config)

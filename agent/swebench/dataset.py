@@ -10,12 +10,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.errors import PatchwrightError
+
 KEY_ID, KEY_MODEL, KEY_PATCH = "instance_id", "model_name_or_path", "model_patch"
 ORACLES = {"gold": "oracle-gold", "empty": "oracle-empty"}
 
 
-class DatasetError(Exception):
-    exit_code = 2
+class DatasetError(PatchwrightError, ValueError):
+    """The dataset, specs or predictions are missing or malformed; the message names the file."""
 
 
 def load_dataset(path: Path) -> dict[str, dict]:

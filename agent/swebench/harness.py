@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.errors import ConfigError, PatchwrightError
 from agent.swebench import envspec
 from agent.swebench.checkout import checkout
 from agent.swebench.dataset import Specs
@@ -24,7 +25,7 @@ from tools.git import resolve_source
 MISSING = re.compile(r"^>>>>> patchwright: not installed: (.+)$", re.M)
 
 
-class SetupError(Exception):
+class SetupError(PatchwrightError):
     """An environment or instance image did not build; the instance is recorded as an error.
     `needs_internet` names what the setup tried to fetch from a host other than PyPI."""
 
@@ -65,6 +66,9 @@ class Harness:
                  keep_instance_images: bool = False, run_id: str | None = None):
         self.specs, self.repos_dir, self.out_dir = specs, repos_dir, out_dir
         self.config = sandbox or DockerSandboxConfig()
+        if not isinstance(self.config, DockerSandboxConfig):  # e.g. [sandbox] type = "scripted"
+            raise ConfigError(f'SWE-bench mode builds Docker images: it needs [sandbox] type = "docker", '
+                              f'not "{self.config.type}"')
         self.sb = self.config.build(run_id=run_id)  # run_id: in every container's labels
         self.timeout, self.setup_timeout = timeout, setup_timeout
         self.mem_limit, self.cpus, self.keep = mem_limit, cpus, keep_instance_images

@@ -60,7 +60,7 @@ def enqueue_run(settings, opts, url: str, console=None):
     """Enqueue every pending instance, then write each prediction as its worker finishes it."""
     from agent.swebench.run import PredictionWriter, RunSummary, plan, record
     from agent.swebench.verify_env import public_row
-    from tools.issues import load_swebench_instance
+    from tools.issue_sources import load_swebench_instance
 
     rows, todo = plan(opts)
     task = register(make_huey(url))

@@ -95,6 +95,7 @@ def pick_patch(state: dict) -> str:
 def run_one(settings, opts: RunOptions, row: dict, issue: dict, *, harness=None, **backends) -> dict:
     """One instance through the fix graph; returns the prediction plus its bookkeeping.
     `row` holds the public fields only (see verify_env.public_row)."""
+    from agent.request import RunRequest
     from agent.runner import RunError, start_run
     from agent.swebench.verify_env import TEST_COMMAND, NoTestSandbox, SpecSandbox
 
@@ -105,8 +106,7 @@ def run_one(settings, opts: RunOptions, row: dict, issue: dict, *, harness=None,
         run_settings = run_settings.model_copy(update={"run": settings.run.model_copy(update={"test_command": TEST_COMMAND})})
     else:
         sandbox = NoTestSandbox()
-    request = {"issue_ref": f"swebench:{iid}", "issue": issue, "repo": None, "commit": None,
-               "repos_dir": str(opts.repos) if opts.repos else None}
+    request = RunRequest(issue=issue, issue_ref=f"swebench:{iid}", repos_dir=str(opts.repos) if opts.repos else None)
     started = time.monotonic()
     info = {"status": "error", "run_dir": str(run_settings.runs_dir / iid)}
     shutil.rmtree(run_settings.runs_dir / iid, ignore_errors=True)  # a retried instance starts clean
@@ -114,7 +114,7 @@ def run_one(settings, opts: RunOptions, row: dict, issue: dict, *, harness=None,
         result = start_run(run_settings, request, run_id=iid, sandbox=backends.pop("sandbox", sandbox), **backends)
         patch = pick_patch(result.state)
         info.update(status=result.state.get("exit_status", "unknown"), reason=result.state.get("reason", ""),
-                    usage=result.state.get("usage", {}))
+                    usage=result.usage)
     except RunError as e:
         patch, info["reason"] = None, str(e)
     except Exception as e:  # noqa: BLE001 - one instance never ends the whole run
@@ -162,7 +162,7 @@ def plan(opts: RunOptions) -> tuple[dict, list[str]]:
 
 
 def run_instances(settings, opts: RunOptions, console=None, **backends) -> RunSummary:
-    from tools.issues import load_swebench_instance
+    from tools.issue_sources import load_swebench_instance
 
     rows, todo = plan(opts)
     writer = PredictionWriter(opts.run_dir / "predictions.jsonl")

@@ -11,23 +11,21 @@ from pathlib import Path
 
 from agent.models import ModelError
 from prompts import render
+from tools.triage.backlog import apply as apply_item
+from tools.triage.backlog import read_backlog
 from tools.triage.evidence import factors, score
-from tools.triage.forge import apply as apply_item
-from tools.triage.forge import read_backlog
 from tools.triage.labels import parse_label
 from tools.triage.report import Result, Row, comment, markdown, rank
 from tools.triage.similarity import similar_pairs
 
 
 def github_client(settings):
-    from github import Auth, Github
-
     from tools.forge.api import retry_policy
 
-    token = settings.github.resolved_token()
-    return Github(base_url=settings.github.api_url, auth=Auth.Token(token) if token else None,
-                  per_page=100, seconds_between_requests=settings.triage.seconds_between_requests,
-                  seconds_between_writes=settings.triage.seconds_between_writes, retry=retry_policy(settings.app.github_retries, settings.app.max_rate_limit_wait))
+    # Pages of 100 (the most GitHub gives) and the configured pacing: a backlog is many calls.
+    return settings.github.client(per_page=100, seconds_between_requests=settings.triage.seconds_between_requests,
+                                  seconds_between_writes=settings.triage.seconds_between_writes,
+                                  retry=retry_policy(settings.app.github_retries, settings.app.max_rate_limit_wait))
 
 
 def label_all(model, items) -> tuple[dict[int, str | None], str | None]:

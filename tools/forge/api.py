@@ -1,5 +1,6 @@
-"""GitHub as the App sees it, through PyGithub: installation clients, the write-permission check,
-the one status comment per issue and the one draft pull request per branch.
+"""GitHub through PyGithub: the one client factory (every caller's), the App's installation
+clients, the write-permission check, the one status comment per issue and the one draft pull
+request per branch.
 
 Every call goes through a retry policy: GitHub's rate-limit answers (403 with X-RateLimit-*
 headers, 429 with Retry-After) wait as GitHub asks, 5xx answers back off and retry. Idempotence
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from github import Auth, Github, GithubIntegration, GithubRetry, UnknownObjectException
+from github import Auth, Consts, Github, GithubIntegration, GithubRetry
 from urllib3.util.retry import Retry
+
+from tools.forge.comment import MarkerComment, find_marked
 
 MARKER = "<!-- patchwright:status -->"
 WRITE_LEVELS = {"admin", "maintain", "write"}
@@ -22,6 +25,19 @@ def retry_policy(total: int = 5, max_rate_limit_wait: float = 900.0) -> GithubRe
     return GithubRetry(total=total, backoff_factor=0.5, status_forcelist=[429, *range(500, 600)],
                        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
                        max_rate_limit_wait=max_rate_limit_wait, secondary_rate_wait=min(60.0, max_rate_limit_wait))
+
+
+def github_client(api_url: str, auth: Auth.Auth | str | None = None, *, retry: GithubRetry | int | None = None,
+                  per_page: int = Consts.DEFAULT_PER_PAGE,
+                  seconds_between_requests: float | None = Consts.DEFAULT_SECONDS_BETWEEN_REQUESTS,
+                  seconds_between_writes: float | None = Consts.DEFAULT_SECONDS_BETWEEN_WRITES) -> Github:
+    """The one place a PyGithub client is made. `auth`: a PyGithub Auth, a token, or None (anonymous);
+    `retry`: a policy or a count (None: retry_policy()); the pacing defaults are PyGithub's."""
+    if isinstance(auth, str):
+        auth = Auth.Token(auth) if auth else None  # an empty token (an unset variable) reads anonymously
+    return Github(auth=auth, base_url=api_url, retry=retry_policy() if retry is None else retry,
+                  per_page=per_page, seconds_between_requests=seconds_between_requests,
+                  seconds_between_writes=seconds_between_writes)
 
 
 @dataclass
@@ -47,7 +63,7 @@ def installation_forge(api_url: str, app_id: int, private_key: str, repo_full_na
         integration = GithubIntegration(auth=app_auth, base_url=api_url, retry=retry)
         installation_id = integration.get_repo_installation(owner, name).id
     auth = app_auth.get_installation_auth(int(installation_id))
-    return Forge(Github(auth=auth, base_url=api_url, retry=retry), auth, int(installation_id))
+    return Forge(github_client(api_url, auth, retry=retry), auth, int(installation_id))
 
 
 def can_write(repo, login: str) -> bool:
@@ -55,38 +71,12 @@ def can_write(repo, login: str) -> bool:
     return repo.get_collaborator_permission(login) in WRITE_LEVELS
 
 
-class StatusComment:
-    """The bot's one comment on an issue, created once and then edited. Identified by MARKER, so a
-    restarted worker (or a later run on the same issue) finds it instead of posting another."""
+class StatusComment(MarkerComment):
+    """The bot's one status comment on an issue, identified by MARKER, so a restarted worker (or a
+    later run on the same issue) finds it, by its id or by the marker, instead of posting another."""
 
     def __init__(self, issue, comment_id: int | None = None):
-        self.issue = issue
-        self.comment = None
-        self._shown = None
-        if comment_id:
-            try:
-                self.comment = issue.get_comment(comment_id)
-            except UnknownObjectException:
-                pass  # someone deleted it: post a new one
-        if self.comment is None:
-            self.comment = next((c for c in issue.get_comments()
-                                 if MARKER in (c.body or "") and c.user.type == "Bot"), None)
-        if self.comment is not None:
-            self._shown = self.comment.body
-
-    @property
-    def id(self) -> int | None:
-        return self.comment.id if self.comment is not None else None
-
-    def show(self, text: str) -> None:
-        body = f"{MARKER}\n{text}"
-        if body == self._shown:
-            return  # nothing new to say: spare the API
-        if self.comment is None:
-            self.comment = self.issue.create_comment(body)
-        else:
-            self.comment.edit(body)
-        self._shown = body
+        super().__init__(issue, MARKER, find_marked(issue, MARKER, comment_id))
 
 
 def upsert_pull(repo, branch: str, base: str, title: str, body: str, draft: bool = True):

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from tools.index.graph import file_graph, pagerank
+from tools.tokens import CountTokens, estimate_tokens
 
 
 def rank_definitions(index, focus: list[str] | None = None) -> list[tuple[float, object]]:
@@ -69,7 +70,7 @@ def render_map(ranked: list, n: int) -> str:
 
 
 def repo_map(index, tokens: int, *, focus: list[str] | None = None,
-             count_tokens=lambda s: len(s) // 3 + 1) -> str:
+             count_tokens: CountTokens = estimate_tokens) -> str:
     """The largest ranked map that fits in `tokens` (binary search on the number of definitions)."""
     ranked = rank_definitions(index, focus)
     lo, hi, best = 1, len(ranked), ""

@@ -6,6 +6,7 @@ from collections import defaultdict
 from tools.index.base import Index
 from tools.localize.fuse import Localization
 from tools.localize.text import lines_of
+from tools.tokens import CountTokens, estimate_tokens
 
 SMALL_FILE_LINES = 120   # shown whole when it fits: the model sees imports and helpers too
 MAX_SNIPPET_LINES = 150
@@ -18,7 +19,7 @@ def _numbered(lines: list[str], start: int, end: int) -> str:
 
 
 def render_context(index: Index, loc: Localization, budget_tokens: int,
-                   count_tokens=lambda s: len(s) // 3) -> str:
+                   count_tokens: CountTokens = estimate_tokens) -> str:
     """Whole small files, else their ranked windows (symbols, traceback lines), else an outline."""
     parts: list[str] = []
 

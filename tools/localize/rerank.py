@@ -12,6 +12,7 @@ import re
 from tools.index.base import Index, Symbol
 from tools.localize.fuse import Localization
 from tools.localize.roles import is_test_path
+from tools.tokens import CountTokens, estimate_tokens
 
 RRF_K = 5            # reciprocal-rank constant: small, so the first few places weigh most
 MODEL_WEIGHT = 2.0   # a pick by the model counts twice a retriever place: it read the issue
@@ -43,7 +44,7 @@ def file_listing(index: Index, loc: Localization, limit: int = 25) -> tuple[str,
 
 
 def skeleton(index: Index, paths: list[str], budget_tokens: int,
-             count_tokens=lambda s: len(s) // 3) -> tuple[str, list[Symbol]]:
+             count_tokens: CountTokens = estimate_tokens) -> tuple[str, list[Symbol]]:
     """Signatures of the classes, functions and methods in `paths`, no bodies, within the budget."""
     parts: list[str] = []
     shown: list[Symbol] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from tools.github_fake.world import Repo, World
+from .world import Repo, World, now
 
 PERMISSION_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 
@@ -14,10 +14,6 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str, headers: dict | None = None, **extra):
         super().__init__(message)
         self.status, self.message, self.headers, self.extra = status, message, headers or {}, extra
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _repo(world: World, who: dict | None, owner: str, name: str, write: bool = False) -> Repo:
@@ -82,7 +78,7 @@ def create_comment(world, who, owner, name, number, *, query, data):
     _issue(repo, number)
     with world.lock:
         comment = {"id": world.next_id(), "repo": repo.full_name, "issue": int(number), "body": data["body"],
-                   "user": who["login"], "created_at": _now(), "updated_at": _now(), "edits": []}
+                   "user": who["login"], "created_at": now(), "updated_at": now(), "edits": []}
         world.comments[comment["id"]] = comment
     return 201, world.comment_json(comment)
 
@@ -105,7 +101,7 @@ def edit_comment(world, who, owner, name, comment_id, *, query, data):
         raise ApiError(403, "Resource not accessible by integration")
     with world.lock:
         comment["edits"].append(comment["body"])  # the history, so tests can see every status shown
-        comment.update(body=data["body"], updated_at=_now())
+        comment.update(body=data["body"], updated_at=now())
     return 200, world.comment_json(comment)
 
 
@@ -143,7 +139,7 @@ def create_pull(world, who, owner, name, *, query, data):
         number = max([*repo.issues, *repo.pulls, 0]) + 1
         pr = {"id": world.next_id(), "number": number, "title": data["title"], "body": data.get("body", ""),
               "head": head, "base": data["base"], "draft": data.get("draft", False), "state": "open",
-              "user": who["login"], "created_at": _now(), "updated_at": _now()}
+              "user": who["login"], "created_at": now(), "updated_at": now()}
         repo.pulls[number] = pr
     return 201, world.pull_json(repo, pr)
 
@@ -164,7 +160,7 @@ def edit_pull(world, who, owner, name, number, *, query, data):
     repo = _repo(world, who, owner, name, write=True)
     pr = _pull(repo, number)
     with world.lock:
-        pr.update({k: v for k, v in data.items() if k in ("title", "body", "state", "base")}, updated_at=_now())
+        pr.update({k: v for k, v in data.items() if k in ("title", "body", "state", "base")}, updated_at=now())
     return 200, world.pull_json(repo, pr)
 
 

@@ -22,11 +22,13 @@ from pathlib import Path
 
 import jwt
 
-from tools.github_fake import git_http
-from tools.github_fake.routes import ROUTES, ApiError
-from tools.github_fake.world import World
+from . import git_http, issue_routes, routes
+from .routes import ApiError
+from .world import World
 
 API_PREFIX = "/api/v3"
+# Every route module the fake has, registered here once: which operations exist never depends on what was imported.
+ROUTES = routes.ROUTES + issue_routes.ROUTES
 
 
 class FakeGitHub:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def _now() -> str:
+def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -69,9 +69,12 @@ class World:
             self.installations.setdefault(installation_id, []).append(full_name)
         return repo
 
-    def add_issue(self, full_name: str, number: int, title: str, body: str, user: str = "octocat") -> dict:
-        issue = {"number": number, "title": title, "body": body, "user": user, "state": "open",
-                 "labels": [], "created_at": _now(), "id": self.next_id()}
+    def add_issue(self, full_name: str, number: int, title: str, body: str, user: str = "octocat",
+                  state: str = "open") -> dict:
+        issue = {"number": number, "title": title, "body": body, "user": user, "state": state,
+                 "labels": [], "created_at": now(), "id": self.next_id()}
+        if state == "closed":
+            issue["closed_at"] = now()
         with self.lock:
             self.repos[full_name].issues[number] = issue
         return issue

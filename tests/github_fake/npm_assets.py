@@ -2,7 +2,7 @@
 OpenAPI description (@octokit/openapi) that the fake server checks request bodies against, and
 the example webhook payloads (@octokit/webhooks-examples) the tests post.
 
-`scripts/setup.sh` runs `python -m tools.github_fake.npm_assets fetch`, which uses `npm pack` into
+`scripts/setup.sh` runs `python tests/github_fake/npm_assets.py fetch`, which uses `npm pack` into
 a cache outside the repository and keeps only the files read here (the full OpenAPI package
 unpacks to ~400 MB of GHES variants; one description is 13 MB). Versions are pinned here, once.
 """
@@ -40,7 +40,7 @@ def package_dir(package: str) -> Path:
 def asset(package: str, name: str) -> Path:
     path = package_dir(package) / name
     if not path.is_file():
-        raise MissingAsset(f"{path} is missing: run `python -m tools.github_fake.npm_assets fetch` "
+        raise MissingAsset(f"{path} is missing: run `python tests/github_fake/npm_assets.py fetch` "
                            f"(scripts/setup.sh does) to get {package}@{PACKAGES[package][0]} from npm")
     return path
 
@@ -92,6 +92,6 @@ def fetch() -> list[Path]:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["fetch"]:
-        sys.exit("usage: python -m tools.github_fake.npm_assets fetch")
+        sys.exit("usage: python tests/github_fake/npm_assets.py fetch")
     for path in fetch():
         print(f"npm asset: {path}")

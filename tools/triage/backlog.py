@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tools.forge.comment import MarkerComment, is_marked
+
 MARKER = "<!-- patchwright:triage -->"
 
 
@@ -37,7 +39,7 @@ def read_backlog(repo, limit: int | None, closed_limit: int) -> tuple[list[Item]
         item = _item(issue)
         if issue.comments:
             for c in issue.get_comments():
-                if MARKER in (c.body or "") and c.user.type == "Bot":
+                if is_marked(c, MARKER):
                     item.triage_comment = c
                 else:
                     item.comments.append(c.body or "")
@@ -78,12 +80,8 @@ def apply(item: Item, label: str | None, comment: str) -> int:
         item.raw.requester.requestJsonAndCheck("POST", f"{item.raw.url}/labels", input={"labels": [label]})
         item.labels.append(label)
         writes += 1
-    body = f"{MARKER}\n{comment.strip()}\n"
-    existing = item.triage_comment
-    if existing is None:
-        item.triage_comment = item.raw.create_comment(body)
-        writes += 1
-    elif (existing.body or "") != body:
-        existing.edit(body)
+    note = MarkerComment(item.raw, MARKER, item.triage_comment)
+    if note.show(f"{comment.strip()}\n"):
+        item.triage_comment = note.comment
         writes += 1
     return writes

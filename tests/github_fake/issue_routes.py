@@ -1,12 +1,12 @@
-"""Extra issue operations for the fake, used by backlog triage: listing a repository's issues
-(with `state`, `sort`, `per_page`, `page` as GitHub documents them) and adding labels. Importing
-this module registers them on the fake's route table; `add_closed_issue` seeds closed issues."""
+"""Issue operations the fake serves for backlog triage: listing a repository's issues (with
+`state`, `per_page`, `page` as GitHub documents them) and adding labels. The server registers
+ROUTES with the others (server.py)."""
 from __future__ import annotations
 
 import re
 
-from tools.github_fake.routes import ROUTES, _issue, _repo
-from tools.github_fake.world import World, _now
+from .routes import _issue, _repo
+from .world import World
 
 
 def list_issues(world: World, who, owner, name, *, query, data):
@@ -32,15 +32,6 @@ def add_labels(world: World, who, owner, name, number, *, query, data):
     return 200, issue["labels"]
 
 
-def add_closed_issue(world: World, full_name: str, number: int, title: str, body: str, user: str = "octocat") -> dict:
-    issue = world.add_issue(full_name, number, title, body, user)
-    issue.update(state="closed", closed_at=_now())
-    return issue
-
-
 _R = r"/repos/([^/]+)/([^/]+)"
-_EXTRA = [("GET", re.compile(_R + r"/issues"), list_issues),
+ROUTES = [("GET", re.compile(_R + r"/issues"), list_issues),
           ("POST", re.compile(_R + r"/issues/(\d+)/labels"), add_labels)]
-for _route in _EXTRA:
-    if _route not in ROUTES:
-        ROUTES.append(_route)

@@ -1,0 +1,92 @@
+"""The fix graph from ingest to deliver without Docker: the demo issue and repository, the real git
+workspace, index and localization, a scripted model, and the scripted sandbox answering each test
+run with the JUnit XML pytest would write. What Docker adds is covered by test_fix_pipeline.py."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.config import ConfigError, Settings, load_settings
+from agent.demo_run import run_demo
+from agent.models import ScriptedModel
+from agent.runner import RunError
+from pipeline_support import FIX_REPLY, WRONG_REPLY
+from sandbox.base import Sandbox, SandboxError
+from sandbox.docker import DockerSandboxConfig
+from sandbox.scripted import ENV, ScriptedResult, ScriptedSandbox, ScriptedSandboxConfig
+
+DEMO_TESTS = ["tests/test_numbers.py::test_parse_int_list",
+              "tests/test_numbers.py::test_clamp_limits_values_outside_the_range",
+              "tests/test_numbers.py::test_clamp_keeps_values_inside_the_range",
+              "tests/test_words.py::test_word_count_simple"]
+BUG_TESTS = sorted(DEMO_TESTS[1:3])
+OUTSIDE = DEMO_TESTS[1]  # the test the wrong fix still fails
+
+
+def run_result(failing: list[str], output: str = "") -> ScriptedResult:
+    """A pytest run of the demo tests where `failing` fail, as JUnit XML (classname is the dotted module)."""
+    cases = []
+    for test in DEMO_TESTS:
+        path, name = test.split("::")
+        failure = '<failure message="assert">AssertionError</failure>' if test in failing else ""
+        cases.append(f'<testcase classname="{path[:-3].replace("/", ".")}" name="{name}">{failure}</testcase>')
+    xml = f'<testsuites><testsuite name="pytest" tests="{len(cases)}">{"".join(cases)}</testsuite></testsuites>'
+    return ScriptedResult(exit_code=1 if failing else 0, output=output or f"{len(failing)} failed", junit_xml=xml)
+
+
+BEFORE, AFTER = run_result(BUG_TESTS), run_result([])
+WRONG_AFTER = run_result([OUTSIDE], f"FAILED {OUTSIDE} - assert 5 == 3\n1 failed, 3 passed")
+
+
+def test_scripted_sandbox_from_config_fixes_the_demo(tmp_path):
+    settings = Settings(home=tmp_path, sandbox=ScriptedSandboxConfig(results=[BEFORE, AFTER]))
+    result = run_demo(settings, serve_model=False, model=ScriptedModel([FIX_REPLY]))
+    assert result.fixed
+    report = json.loads((result.run_dir / "report.json").read_text())
+    assert report["status"] == "fixed"
+    assert report["tests"]["fail_to_pass"] == BUG_TESTS
+    assert report["tests"]["pass_to_fail"] == [] and report["tests"]["exit_code_after"] == 0
+    assert report["files_changed"] == ["textkit/numbers.py"]
+    diff = (result.run_dir / "patch.diff").read_text()
+    assert "-    return max(low, min(value, low))" in diff and "+    return max(low, min(value, high))" in diff
+    for name in ("report.md", "evidence.json", "tests/before.log", "tests/attempt-1.log"):
+        assert (result.run_dir / name).exists(), name
+
+
+def test_failing_after_goes_back_to_patch_with_the_failure(tmp_path):
+    sandbox = ScriptedSandbox([BEFORE.result(), WRONG_AFTER.result(), AFTER.result()])
+    model = ScriptedModel([WRONG_REPLY, FIX_REPLY])
+    result = run_demo(Settings(home=tmp_path), serve_model=False, model=model, sandbox=sandbox)
+    assert result.fixed
+    report = json.loads((result.run_dir / "report.json").read_text())
+    assert [a["outcome"] for a in report["attempts"]] == ["tests_failed", "tests_passed"]
+    assert report["tests"]["fail_to_pass"] == BUG_TESTS
+    assert "min(value, high)" in (result.run_dir / "patch.diff").read_text()
+    second = model.requests[1][-1]["content"]
+    assert "min(value, max(low, value))" in second  # the previous diff is shown
+    assert OUTSIDE.split("::")[1] in second and "assert 5 == 3" in second  # with the failing test and its output
+    runs = [c for c in sandbox.calls if c["call"] == "run"]
+    assert len(runs) == 3 and sandbox.remaining == 0
+    assert {c["env"] for c in runs} == {ENV} and {c["command"] for c in runs} == {Settings(home=tmp_path).run.test_command}
+
+
+def test_a_script_too_short_stops_the_run_as_a_sandbox_failure(tmp_path):
+    with pytest.raises(RunError, match="scripted sandbox ran out of results after 1") as stopped:
+        run_demo(Settings(home=tmp_path, sandbox=ScriptedSandboxConfig(results=[BEFORE])), serve_model=False,
+                 model=ScriptedModel([FIX_REPLY]))
+    assert isinstance(stopped.value.__cause__, SandboxError)  # not a failing test: no evidence about the patch
+
+
+def test_the_sandbox_table_selects_the_backend_and_defaults_to_docker(tmp_path, monkeypatch):
+    toml = tmp_path / "patchwright.toml"
+    monkeypatch.setenv("PATCHWRIGHT_CONFIG", str(toml))  # load_settings sets it; undone after the test
+    toml.write_text('[sandbox]\ntype = "scripted"\n[[sandbox.results]]\nexit_code = 1\noutput = "1 failed"\n')
+    scripted = load_settings(toml).sandbox
+    assert isinstance(scripted, ScriptedSandboxConfig) and scripted.results[0].exit_code == 1
+    assert isinstance(scripted.build(run_id="r1"), Sandbox)
+    toml.write_text("[sandbox]\ncpus = 2\n")  # a partial table means Docker, as before
+    assert isinstance(load_settings(toml).sandbox, DockerSandboxConfig)
+    toml.write_text('[sandbox]\ntype = "scripted"\ncpus = 2\n')  # Docker's settings are not the script's
+    with pytest.raises(ConfigError, match="cpus"):
+        load_settings(toml)
