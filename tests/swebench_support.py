@@ -114,3 +114,13 @@ def sub(a, b):
     return a - b
 >>>>>>> REPLACE
 """
+
+
+def asked(server) -> str:
+    """What each chat request to `server` ended with, for an assertion message: a run that asks
+    more often than expected says why (edit feedback, test feedback, another stage)."""
+    lines = []
+    for i, body in enumerate(server.requests):
+        last = (body.get("messages") or [{}])[-1]
+        lines.append(f"request {i + 1}: {str(last.get('content', ''))[:400]!r}")
+    return "\n".join(lines)

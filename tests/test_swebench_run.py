@@ -16,7 +16,7 @@ import pytest
 from agent.models import ScriptedServer
 from agent.swebench.run import RunOptions, run_instances
 from pipeline_support import make_settings
-from swebench_support import FIX_REPLY, PROBLEM, make_fixture
+from swebench_support import FIX_REPLY, PROBLEM, asked, make_fixture
 
 
 def _settings(home, base_url):
@@ -46,7 +46,7 @@ def test_run_writes_official_predictions_and_resumes(tmp_path):
     with ScriptedServer([FIX_REPLY, FIX_REPLY]) as server:
         settings = _settings(tmp_path / "home", server.base_url)
         summary = run_instances(settings, _opts(fx, out, instances=["local__calc-1"]))
-        assert len(server.requests) == 1
+        assert len(server.requests) == 1, asked(server)
         assert PROBLEM in json.dumps(server.requests[0]) and _hidden_in(server.requests, fx) == []
         preds_path = out / "r1" / "predictions.jsonl"
         preds = _preds(preds_path)
@@ -84,6 +84,17 @@ def test_run_verify_none_redo_and_oracles(tmp_path):
     run_instances(settings, gold)
     (pred,) = _preds(out / "g" / "predictions.jsonl")
     assert pred["model_name_or_path"] == "oracle-gold" and pred["model_patch"] == fx["gold"]
+
+
+def _output_of(proc: subprocess.Popen) -> str:
+    """The output of a process stopped for it (an assertion message)."""
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out[-6000:]
 
 
 def _free_port() -> int:
@@ -131,7 +142,8 @@ def test_queue_through_redis_to_a_worker_process(tmp_path):
             t.join(timeout=240)
             assert not t.is_alive(), "no result came back from the worker"
             assert "error" not in done, done.get("error")
-            assert len(server.requests) == 1 and _hidden_in(server.requests, fx) == []
+            assert len(server.requests) == 1, asked(server) + "\n" + _output_of(worker)
+            assert _hidden_in(server.requests, fx) == []
         (pred,) = _preds(tmp_path / "out" / "r1" / "predictions.jsonl")
         assert pred["instance_id"] == "local__calc-1" and "+    return a - b" in pred["model_patch"]
         assert done["s"].instances["local__calc-1"]["status"] == "fixed"

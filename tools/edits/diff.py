@@ -39,7 +39,10 @@ def _scratch_index(root: Path, *, from_current: bool):
         env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
         real = Path(root, _git(root, "rev-parse", "--git-path", "index").decode().strip())
         if from_current and real.is_file():
-            shutil.copyfile(real, env["GIT_INDEX_FILE"])  # keeps stat info: no rehash of every file
+            # copy2 keeps the index's mtime too: git trusts an entry's stat only when the file is older
+            # than the index (racy-git), and a fresh mtime would hide an edit made in the same clock
+            # tick as the last checkout, same size and inode (a + b -> a - b): an empty diff.
+            shutil.copy2(real, env["GIT_INDEX_FILE"])
         else:
             _git(root, "read-tree", "HEAD", env=env)
         yield env
