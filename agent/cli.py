@@ -73,10 +73,11 @@ def demo(
 @model_app.command("check")
 @guarded
 def model_check(config: Optional[Path] = ConfigOpt):
-    """Say whether the endpoint answers, which model it serves and its context window."""
+    """Say whether the endpoint answers, what serves it (engine, version, tool calling, prefix caching), which
+    model and context window."""
     settings = load_settings(config)
     info = settings.model.build().check()
-    console.print_json(json.dumps(info, default=str))
+    typer.echo(json.dumps(info, indent=2, default=str))  # stdout: the report is the command's output
     if not info.get("reachable", False):
         raise typer.Exit(ExitStatus.MODEL_ENDPOINT)
 
@@ -87,16 +88,59 @@ def model_serve(
     profile: Optional[str] = typer.Option(None, help="Model profile (default: the configured one)."),
     host: str = "127.0.0.1",
     port: int = 8000,
+    backend: str = typer.Option("auto", help="auto (vLLM on a GPU, else the measured CPU default), vllm or llama.cpp."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the command (after checking vLLM flags) and exit."),
     config: Optional[Path] = ConfigOpt,
 ):
-    """Serve the profile's model: vLLM where a GPU is present, else llama.cpp with the embedded CPU model."""
+    """Serve the profile's model with vLLM or llama.cpp; on a CPU the embedded model."""
     from agent.models.profiles import DEFAULT_PROFILE
     from agent.models.serve import serve
 
     settings = load_settings(config)
     # The scripted backend has no profile: serve the default one.
-    code = serve(profile or getattr(settings.model, "profile", DEFAULT_PROFILE), host, port, settings.models_dir)
+    code = serve(profile or getattr(settings.model, "profile", DEFAULT_PROFILE), host, port, settings.models_dir,
+                 backend=backend, dry_run=dry_run)
     raise typer.Exit(code)
+
+
+@model_app.command("install")
+@guarded
+def model_install(
+    engine: str = typer.Argument(..., help="vllm: the CPU build in its own venv, and the embedded model converted for it."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Install a serving engine this machine lacks (llama.cpp comes with scripts/setup.sh)."""
+    from agent.models.hf_weights import ensure_embedded_hf
+    from agent.models.vllm_engine import install_cpu_engine
+
+    if engine != "vllm":
+        raise typer.BadParameter(f"unknown engine {engine!r}: only 'vllm' is installed this way")
+    settings = load_settings(config)
+    python = install_cpu_engine(log=console.print)
+    folder = ensure_embedded_hf(settings.models_dir, log=console.print)
+    console.print(f"vLLM for CPU: {python}\nembedded model for vLLM: {folder}")
+
+
+@model_app.command("plan")
+@guarded
+def model_plan(
+    profile: str = typer.Option(..., help="Model profile to plan for."),
+    gpus: Optional[str] = typer.Option(None, help='GPUs as COUNTxNAME-MEMORYGB, e.g. "1xH100-80GB" or "2xL40S-48GB".'),
+    detect: bool = typer.Option(False, "--detect", help="Read the GPUs from nvidia-smi instead of --gpus."),
+    max_model_len: Optional[int] = typer.Option(None, help="Context to serve; refused if it does not fit (default: what fits)."),
+    gpu_memory_utilization: float = typer.Option(0.90, help="Share of each GPU vLLM may take."),
+):
+    """Work out weight format, tensor parallelism and --max-model-len for a profile, and print the vLLM command."""
+    import shlex
+
+    from agent.models.planner import PlanError, detect_gpus, parse_gpus, plan
+    from agent.models.profiles import get_profile
+
+    if (gpus is None) != detect:
+        raise PlanError('give the GPUs either with --gpus, e.g. "1xH100-80GB", or with --detect (one of the two)')
+    chosen = plan(get_profile(profile), detect_gpus() if detect else parse_gpus(gpus),
+                  max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization)
+    typer.echo("\n".join([*chosen.explain(), "", shlex.join(chosen.command())]))
 
 
 @app.command("config")

@@ -43,13 +43,20 @@ class Deps:
             self.indexes[workspace] = build_index(Path(workspace))
         return self.indexes[workspace]
 
-    def ask(self, node: str, messages: list[dict]) -> Reply:
+    def ask(self, node: str, messages: list[dict], **options) -> Reply:
         """One model call, recorded in the trajectory (request, reply, tokens) before returning.
-        Every model call goes through here, so the trajectory's usage is the run's usage."""
-        reply = self.model.complete(messages)
+        Every model call goes through here, so the trajectory's usage is the run's usage.
+        ``options`` go to Model.complete (n, temperature, tools, tool_choice)."""
+        reply = self.model.complete(messages, **options)
+        extra = {}
+        if len(reply.choices) > 1:
+            extra["choices"] = reply.choices
+        if reply.tool_calls:
+            extra["tool_calls"] = [vars(c) for c in reply.tool_calls]
         self.trajectory.add(
             "model", node=node, request=messages, reply=reply.content, model=reply.model,
             prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens, seconds=reply.seconds,
+            **extra,
         )
         return reply
 

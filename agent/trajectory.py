@@ -28,14 +28,29 @@ class Trajectory:
 
     def add(self, kind: str, **fields) -> None:
         record = {"type": kind, "time": time.time(), **fields}
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record, default=str) + "\n")
+        line = (json.dumps(record, default=str) + "\n").encode("utf-8")
+        with self.path.open("a+b") as f:
+            # A run killed mid-write leaves a torn last line; the resumed run starts a new one
+            # rather than glue its first record onto the fragment.
+            if f.seek(0, 2) > 0:
+                f.seek(-1, 2)
+                if f.read(1) != b"\n":
+                    line = b"\n" + line
+            f.write(line)
 
     def events(self, kind: str | None = None) -> list[dict]:
+        """The records, in order; a torn line (a kill mid-write) is skipped, not fatal."""
         if not self.path.exists():
             return []
-        rows = [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return [r for r in rows if kind is None or r["type"] == kind]
+        rows = []
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                row = json.loads(line) if line.strip() else None
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and (kind is None or row.get("type") == kind):
+                rows.append(row)
+        return rows
 
     def usage(self) -> Usage:
         """Every model call of the run, resumed parts included (Deps.ask records each one)."""

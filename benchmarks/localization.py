@@ -157,12 +157,12 @@ def run_instance(row: dict, repos: Path, cache, signals_alone: bool, ask=None, b
     t1 = time.perf_counter()
     corpus_for(index), file_graph(index)  # per-index term statistics and reference graph
     tp = time.perf_counter()
-    ctx, found = gather(index, row["problem_statement"], names=[n for n in ALL_SIGNALS if n != "embed"])
+    look, found = gather(index, row["problem_statement"], names=[n for n in ALL_SIGNALS if n != "embed"])
     t2 = time.perf_counter()
     if embed_enabled():  # timed apart: the first commit of a repository embeds every file
-        found["embed"] = embed(ctx)
+        found["embed"] = embed(look)
     te = time.perf_counter()
-    loc = fuse(ctx, found, top_files=max(FILE_KS), top_symbols=60)
+    loc = fuse(look, found, top_files=max(FILE_KS), top_symbols=60)
     out = {
         "instance_id": row["instance_id"], "repo": row["repo"], "split": split_of(row["instance_id"]),
         "gold_files": gold_files(row["patch"]),
@@ -173,15 +173,15 @@ def run_instance(row: dict, repos: Path, cache, signals_alone: bool, ask=None, b
         "bm25_files": bm25_rank(index, row["problem_statement"]),
     }
     if "embed" in found:  # the same run without the optional embedding signal
-        core = fuse(ctx, {k: v for k, v in found.items() if k != "embed"}, top_files=max(FILE_KS), top_symbols=60)
+        core = fuse(look, {k: v for k, v in found.items() if k != "embed"}, top_files=max(FILE_KS), top_symbols=60)
         out["core_files"], out["core_functions"] = [f for f, _ in core.files], ranked_functions(core.symbols)
-    only_bm25 = fuse(ctx, {"bm25": found["bm25"]}, top_files=max(FILE_KS), top_symbols=60)
+    only_bm25 = fuse(look, {"bm25": found["bm25"]}, top_files=max(FILE_KS), top_symbols=60)
     out["bm25_functions"] = ranked_functions(only_bm25.symbols)
     if signals_alone:
-        out["alone"] = {name: [f for f, _ in fuse(ctx, {name: ev}, top_files=max(FILE_KS)).files]
+        out["alone"] = {name: [f for f, _ in fuse(look, {name: ev}, top_files=max(FILE_KS)).files]
                         for name, ev in found.items()}
     # Each signal's strongest scores, so weights can be tuned without re-running the signals.
-    unit = lambda k: (lambda s: [s.path, s.qualname, s.kind])(ctx.corpus.docs[k[0]].units[k[1]])  # noqa: E731
+    unit = lambda k: (lambda s: [s.path, s.qualname, s.kind])(look.corpus.docs[k[0]].units[k[1]])  # noqa: E731
     out["evidence"] = {
         name: {"files": dict(sorted(ev.files.items(), key=lambda t: -t[1])[:KEEP]),
                "units": [unit(k) + [v] for k, v in sorted(ev.units.items(), key=lambda t: -t[1])[:KEEP]]}
@@ -189,7 +189,7 @@ def run_instance(row: dict, repos: Path, cache, signals_alone: bool, ask=None, b
     if ask is not None:
         out.update(model_columns(index, row, ask, budget))
     out["named"] = sorted(named_files(found))
-    out["minority"] = sorted(minority_files(ctx, found))
+    out["minority"] = sorted(minority_files(look, found))
     return out
 
 

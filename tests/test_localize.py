@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from tools.index import build_index
-from tools.localize import localize, render_context, tokenize
+from tools.localize import localize, render_code, tokenize
 
 REPO = {
     "pkg/__init__.py": "",
@@ -152,34 +152,34 @@ def test_limits_and_determinism(index):
 def test_query_matching_nothing(index):
     loc = localize(index, "zzzz qqqq")
     assert loc.files == [] and loc.symbols == []
-    assert render_context(index, loc, 1000) == ""
+    assert render_code(index, loc, 1000) == ""
 
 
 @pytest.mark.parametrize("budget", [0, 10, 60, 150, 400, 5000])
-def test_render_context_respects_budget(index, budget):
+def test_render_code_respects_budget(index, budget):
     loc = localize(index, TRACEBACK_ISSUE)
-    text = render_context(index, loc, budget)
+    text = render_code(index, loc, budget)
     assert len(text) // 3 <= budget
-    words = render_context(index, loc, budget, count_tokens=lambda s: len(s.split()))
+    words = render_code(index, loc, budget, count_tokens=lambda s: len(s.split()))
     assert len(words.split()) <= budget
 
 
-def test_render_context_best_first_with_line_numbers(index):
+def test_render_code_best_first_with_line_numbers(index):
     loc = localize(index, TRACEBACK_ISSUE)
-    text = render_context(index, loc, 5000)
+    text = render_code(index, loc, 5000)
     assert text.startswith("## pkg/utils.py")
     assert "   11 |         return int(raw)" in text
     # with a tight budget the best file still comes first, as a snippet around the symbol
-    small = render_context(index, loc, 60)
+    small = render_code(index, loc, 60)
     assert small.startswith("## pkg/utils.py") and "coerce_value" in small
 
 
-def test_render_context_shows_symbols_of_big_files(index, monkeypatch):
+def test_render_code_shows_symbols_of_big_files(index, monkeypatch):
     import tools.localize.render as bm25
 
     monkeypatch.setattr(bm25, "SMALL_FILE_LINES", 3)  # every fixture file counts as big
     loc = localize(index, TRACEBACK_ISSUE)
-    text = render_context(index, loc, 5000)
+    text = render_code(index, loc, 5000)
     section = text.split("## ")[1]
     assert section.startswith("pkg/utils.py")
     assert "def coerce_value(raw, kind):" in section

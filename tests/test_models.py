@@ -332,7 +332,8 @@ def test_unknown_profile_is_a_clear_error():
 def test_profiles_are_consistent():
     assert set(PROFILES) == {
         "qwen2.5-coder-1.5b-cpu", "iquest-coder-v1-40b-instruct", "codellama-34b-instruct",
-        "qwen2.5-coder-32b-instruct",
+        "qwen2.5-coder-32b-instruct", "iquest-coder-v1-40b-loop-instruct", "qwen3-coder-30b-a3b-instruct",
+        "devstral-small",
     }
     for profile in PROFILES.values():
         assert profile.max_tokens < profile.context_window
@@ -344,9 +345,9 @@ def test_profiles_are_consistent():
     cpu = get_profile("qwen2.5-coder-1.5b-cpu")
     assert cpu.embedded and cpu.gguf_sha256 == gguf.EMBEDDED_GGUF_SHA256 and cpu.gguf_size == gguf.EMBEDDED_GGUF_SIZE
     assert (cpu.context_window, cpu.native_context_window) == (8192, 32768)
-    assert "fp8" in get_profile("iquest-coder-v1-40b-instruct").vllm_args
+    assert "fp8" in {w.name for w in get_profile("iquest-coder-v1-40b-instruct").weights}
     assert get_profile("codellama-34b-instruct").native_context_window == 16384
-    assert get_profile("qwen2.5-coder-32b-instruct").context_window == 131072
+    assert get_profile("qwen2.5-coder-32b-instruct").context_window == 32768  # YaRN only beyond 32K, by choice
 
 
 def test_scripted_server_context_manager_and_file(tmp_path):
@@ -394,9 +395,9 @@ def test_wait_ready_reports_dead_process_and_timeout():
 
 def test_llama_cpp_command(monkeypatch, tmp_path):
     monkeypatch.setattr(server_command, "check_llama_cpp", lambda: None)
-    cmd, backend = serve.build_command("qwen2.5-coder-1.5b-cpu", "127.0.0.1", 8123, tmp_path,
-                                       backend="llama.cpp", model_path=tmp_path / "m.gguf", n_threads=2,
-                                       avoid_amx=False)
+    command = serve.build_command("qwen2.5-coder-1.5b-cpu", "127.0.0.1", 8123, tmp_path,
+                                  backend="llama.cpp", model_path=tmp_path / "m.gguf", n_threads=2, avoid_amx=False)
+    cmd, backend = command.argv, command.backend
     assert backend == "llama.cpp"
     assert cmd[:3] == [sys.executable, "-m", "llama_cpp.server"]
     args = dict(zip(cmd[3::2], cmd[4::2]))
@@ -404,8 +405,8 @@ def test_llama_cpp_command(monkeypatch, tmp_path):
                     "--n_ctx": "8192", "--n_threads": "2", "--model_alias": "qwen2.5-coder-1.5b-instruct"}
 
     # On AMX CPUs the server starts through a shim that turns llama.cpp's AMX kernels off.
-    shimmed, _ = serve.build_command("qwen2.5-coder-1.5b-cpu", "127.0.0.1", 8123, tmp_path, backend="llama.cpp",
-                                     model_path=tmp_path / "m.gguf", n_threads=2, avoid_amx=True)
+    shimmed = serve.build_command("qwen2.5-coder-1.5b-cpu", "127.0.0.1", 8123, tmp_path, backend="llama.cpp",
+                                  model_path=tmp_path / "m.gguf", n_threads=2, avoid_amx=True).argv
     assert shimmed[:3] == [sys.executable, "-m", "agent.models.llama_patch"]
     assert shimmed[3:] == cmd[3:]
     monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx2", "amx_tile"})
@@ -430,18 +431,25 @@ def test_missing_llama_cpp_says_how_to_install(monkeypatch, tmp_path):
         serve.build_command("qwen2.5-coder-1.5b-cpu", backend="llama.cpp", cache_dir=tmp_path)
 
 
-def test_vllm_command_and_backend_detection(monkeypatch):
+def test_vllm_command_on_a_gpu_follows_the_plan_and_backend_detection(monkeypatch):
+    from agent.models import server_command
+    from agent.models.planner import parse_gpus, plan
+
     monkeypatch.setattr(hardware, "importable", lambda name: True)
-    cmd, backend = serve.build_command("iquest-coder-v1-40b-instruct", "0.0.0.0", 9000, backend="vllm")
-    assert backend == "vllm"
+    monkeypatch.setattr(hardware, "gpu_available", lambda: True)
+    monkeypatch.setattr(server_command, "detect_gpus", lambda: parse_gpus("1xH100-80GB"))
+    command = serve.build_command("iquest-coder-v1-40b-instruct", "0.0.0.0", 9000, backend="vllm", check_flags=False)
+    cmd = command.argv
+    assert command.backend == "vllm"
     assert cmd[:3] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
     assert cmd[cmd.index("--model") + 1] == "IQuestLab/IQuest-Coder-V1-40B-Instruct"
     assert cmd[cmd.index("--served-model-name") + 1] == "iquest-coder-v1-40b-instruct"
     assert cmd[cmd.index("--port") + 1] == "9000"
-    assert cmd[cmd.index("--quantization") + 1] == "fp8"
-    assert cmd[cmd.index("--max-model-len") + 1] == "131072"
+    fit = plan(get_profile("iquest-coder-v1-40b-instruct"), parse_gpus("1xH100-80GB"))
+    assert cmd[cmd.index("--quantization") + 1] == "fp8"  # 80 GB of bf16 weights do not fit one H100
+    assert cmd[cmd.index("--max-model-len") + 1] == str(fit.max_model_len)
+    assert "--enable-prefix-caching" in cmd
 
-    monkeypatch.setattr(hardware, "gpu_available", lambda: True)
     assert serve.detect_backend() == "vllm"
     monkeypatch.setattr(hardware, "gpu_available", lambda: False)
     assert serve.detect_backend() == "llama.cpp"
@@ -582,3 +590,13 @@ def test_embedded_model_serves_a_completion(tmp_path):
               f"({reply.completion_tokens / reply.seconds:.1f} tokens/s incl. prompt)")
     finally:
         serve.stop(proc)
+
+
+@pytest.mark.parametrize("ignore_n, requests", [(False, 1), (True, 3)])
+def test_n_samples_in_one_request_or_one_by_one_where_the_server_ignores_n(scripted_server, ignore_n, requests):
+    server = scripted_server(["a", "b", "c"], ignore_n=ignore_n)
+    reply = OpenAIModelConfig(base_url=server.base_url, max_retries=0).build().complete(
+        [{"role": "user", "content": "three, please"}], n=3, temperature=0.7)
+    assert reply.choices == ["a", "b", "c"] and reply.content == "a"
+    assert len(server.requests) == requests and server.requests[0]["temperature"] == 0.7
+    assert reply.completion_tokens > 0 and reply.prompt_tokens > 0

@@ -1,5 +1,5 @@
 """Backlog triage against the local GitHub: labels from a scripted model, duplicates, fixability
-ranking, idempotent --apply (a second run writes nothing), and evidence-only triage with the model down."""
+ranking, idempotent --apply (a second run writes nothing), and factors-only triage with the model down."""
 from __future__ import annotations
 
 import pytest
@@ -88,7 +88,7 @@ def test_apply_then_second_run_makes_zero_writes(gh, tmp_path, scripted_server):
     assert len(writes(fake)) - n <= 1 and all(w["method"] == "PATCH" for w in writes(fake)[n:])
 
 
-def test_model_down_gives_evidence_only_ranking(gh, tmp_path):
+def test_model_down_gives_factors_only_ranking(gh, tmp_path):
     fake, token = gh
     result = run_triage(triage_settings(tmp_path / "home", fake, token), REPO, apply=True)
     assert result.model_note and "model unavailable" in result.model_note
@@ -110,3 +110,16 @@ def test_cli_dry_run_with_model_down_exits_zero(gh, tmp_path, monkeypatch):
     assert "model part skipped" in out.output and "dry run" in out.output
     assert writes(fake) == []
     assert (tmp_path / "home" / "triage" / f"{REPO.replace('/', '+')}.md").is_file()
+
+
+def test_report_shows_a_strangers_title_inert():
+    from tools.triage.fixability import WEIGHTS
+    from tools.triage.report import Result, Row, markdown
+
+    title = "@octocat fixes #12 | see [here](https://evil.example/x) <img src=x>"
+    row = Row(7, title, "bug", 0.5, {k: 0.0 for k in WEIGHTS})
+    line = next(ln for ln in markdown(Result("o/r", [row], [])).splitlines() if ln.startswith("| 1 |"))
+    header = next(ln for ln in markdown(Result("o/r", [row], [])).splitlines() if ln.startswith("| rank |"))
+    assert "@octocat" not in line and "#12" not in line and "<img" not in line and "[here](" not in line
+    assert line.replace("\\|", "").count("|") == header.count("|")  # the title's | opens no cell
+    assert "octocat" in line and "evil.example" in line  # still readable

@@ -8,13 +8,13 @@ an in-process scripted model for tests (:mod:`agent.models.scripted`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypedDict, runtime_checkable
 
 from agent.errors import PatchwrightError
 from tools.tokens import estimate_tokens
 
-__all__ = ["CheckReport", "ModelError", "Reply", "Model", "estimate_tokens", "estimate_prompt_tokens"]
+__all__ = ["CheckReport", "ModelError", "Reply", "Model", "ToolCall", "estimate_tokens", "estimate_prompt_tokens"]
 
 
 class ModelError(PatchwrightError):
@@ -26,14 +26,40 @@ class ModelError(PatchwrightError):
 
 
 @dataclass
+class ToolCall:
+    """A function call the server parsed out of the model's answer (OpenAI ``tools`` API)."""
+
+    id: str
+    name: str
+    arguments: str  # the model's JSON text, as sent: it may not parse, and the model can be told so
+
+    def parsed(self) -> dict | None:
+        """The arguments as a JSON object, or None when the model wrote something else."""
+        import json
+
+        try:
+            value = json.loads(self.arguments or "{}")
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+@dataclass
 class Reply:
-    """One completion."""
+    """One completion request: its first answer, every answer when several were sampled, and
+    the request's whole token usage (all samples, however many requests it took)."""
 
     content: str
     prompt_tokens: int
     completion_tokens: int
     model: str
     seconds: float
+    choices: list[str] = field(default_factory=list)  # every sample's text; [content] for one
+    tool_calls: list[ToolCall] = field(default_factory=list)  # the first answer's parsed calls
+
+    def __post_init__(self) -> None:
+        if not self.choices:
+            self.choices = [self.content]
 
 
 class CheckReport(TypedDict, total=False):
@@ -47,6 +73,13 @@ class CheckReport(TypedDict, total=False):
     context_window_source: str | None
     profile: str | None
     error: str | None
+    engine: str                    # "vllm", "llama.cpp (llama-cpp-python)" or "unknown" (agent.models.engine_info)
+    engine_version: str | None
+    max_model_len: int | None      # as the server lists it on /v1/models
+    tool_calling: bool | None      # the server parses tool calls (None: cannot tell)
+    tool_call_parser: str | None   # from patchwright's launch record of the server, when it started it
+    prefix_caching: bool | None
+    launched_by: str
     probe_seconds: float
     probe_reply: str
 
@@ -57,7 +90,11 @@ class Model(Protocol):
 
     name: str
 
-    def complete(self, messages: list[dict]) -> Reply: ...
+    def complete(self, messages: list[dict], *, n: int = 1, temperature: float | None = None,
+                 tools: list[dict] | None = None, tool_choice: str | dict | None = None) -> Reply:
+        """One request. ``n`` samples (``Reply.choices``), at ``temperature`` (default: the config's);
+        ``tools``/``tool_choice`` as in OpenAI's API, the calls coming back in ``Reply.tool_calls``."""
+        ...
 
     def context_window(self) -> int: ...
 

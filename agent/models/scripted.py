@@ -48,22 +48,25 @@ class ScriptedModel:
     def remaining(self) -> int:
         return len(self.replies) - self._next
 
-    def complete(self, messages: list[dict]) -> Reply:
+    def complete(self, messages: list[dict], *, n: int = 1, temperature: float | None = None,
+                 tools: list[dict] | None = None, tool_choice: str | dict | None = None) -> Reply:
+        """The next ``n`` replies in order (``temperature`` and ``tools`` change nothing here)."""
         with self._lock:
             self.requests.append([dict(m) for m in messages])
-            if self._next >= len(self.replies):
+            if self._next + n > len(self.replies):
                 raise ModelError(
                     f"scripted model {self.name!r} ran out of replies after {len(self.replies)} "
                     f"(call {len(self.requests)})"
                 )
-            content = self.replies[self._next]
-            self._next += 1
+            texts = self.replies[self._next:self._next + n]
+            self._next += n
         return Reply(
-            content=content,
+            content=texts[0],
             prompt_tokens=estimate_prompt_tokens(messages),
-            completion_tokens=estimate_tokens(content),
+            completion_tokens=sum(estimate_tokens(t) for t in texts),
             model=self.name,
             seconds=0.0,
+            choices=list(texts),
         )
 
     def context_window(self) -> int:

@@ -102,13 +102,16 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             self._json(400, {"error": {"message": "ScriptedServer does not stream", "type": "invalid_request"}})
             return
+        n = body.get("n") if isinstance(body.get("n"), int) and body.get("n", 0) > 0 else 1
+        if owner.ignore_n:
+            n = 1  # as llama.cpp's server does
         with owner._lock:
-            if owner._next >= len(owner.replies):
-                reply = None
+            if owner._next + n > len(owner.replies):
+                texts = None
             else:
-                reply = owner.replies[owner._next]
-                owner._next += 1
-        if reply is None:
+                texts = owner.replies[owner._next:owner._next + n]
+                owner._next += n
+        if texts is None:
             self._json(400, {"error": {
                 "message": f"ScriptedServer ran out of replies ({len(owner.replies)} served)",
                 "type": "invalid_request",
@@ -116,17 +119,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         messages = body.get("messages") if isinstance(body.get("messages"), list) else []
         prompt_tokens = estimate_prompt_tokens([m for m in messages if isinstance(m, dict)])
-        completion_tokens = estimate_tokens(reply)
+        completion_tokens = sum(estimate_tokens(t) for t in texts)
         self._json(200, {
             "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model") or owner.model,
             "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": reply},
+                "index": i,
+                "message": {"role": "assistant", "content": text},
                 "finish_reason": "stop",
-            }],
+            } for i, text in enumerate(texts)],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -175,6 +178,8 @@ class ScriptedServer:
     before answering), ``"nochoices"`` (200 JSON without choices).  Every chat
     request's JSON body is appended to :attr:`requests`.
 
+    ``ignore_n`` answers one choice whatever ``n`` asks, as llama.cpp's server does.
+
     ``tokenizer`` (text -> tokens) adds vLLM's ``POST /tokenize``, whose bodies go to
     :attr:`tokenize_requests`; without it the server has no tokenizer route, as some servers do not.
 
@@ -193,6 +198,7 @@ class ScriptedServer:
         hang_seconds: float = 30.0,
         garbage_content_type: str = "text/html",
         tokenizer: Callable[[str], list] | None = None,
+        ignore_n: bool = False,
         verbose: bool = False,
     ):
         if mode not in MODES:
@@ -205,6 +211,7 @@ class ScriptedServer:
         self.garbage_content_type = garbage_content_type
         self.verbose = verbose
         self.tokenizer = tokenizer
+        self.ignore_n = ignore_n
         self.requests: list[dict] = []
         self.tokenize_requests: list[dict] = []
         self.started = time.time()

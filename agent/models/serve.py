@@ -13,11 +13,13 @@ the child process (:mod:`~agent.models.server_process`); their public names are 
 """
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from agent.models.engine_info import write_launch_record
 from agent.models.hardware import gpu_available
 from agent.models.llama_patch import llama_cpp_server_main
 from agent.models.profiles import Profile
@@ -44,7 +46,7 @@ def serve(
     port: int = 8000,
     cache_dir: Path | str | None = None,
     *,
-    backend: Backend | None = None,
+    backend: str | None = None,
     model_path: Path | str | None = None,
     n_ctx: int | None = None,
     n_threads: int | None = None,
@@ -56,13 +58,15 @@ def serve(
 
     With ``dry_run`` only prints the command (still fetching the GGUF for llama.cpp).
     """
-    cmd, chosen = build_command(profile, host, port, cache_dir, backend=backend, model_path=model_path,
-                                n_ctx=n_ctx, n_threads=n_threads, extra_args=extra_args, avoid_amx=avoid_amx)
+    command = build_command(profile, host, port, cache_dir, backend=backend, model_path=model_path,
+                            n_ctx=n_ctx, n_threads=n_threads, extra_args=extra_args, avoid_amx=avoid_amx)
+    cmd, chosen = command.argv, command.backend
     print(f"patchwright: serving with {chosen} on http://{url_host(host)}:{port}/v1", file=sys.stderr, flush=True)
-    print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+    print("$ " + " ".join([*(f"{k}={v}" for k, v in command.env.items()), *cmd]), file=sys.stderr, flush=True)
     if dry_run:
         return 0
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, env={**os.environ, **command.env})
+    write_launch_record(port, {"pid": proc.pid, "backend": chosen, "argv": cmd})
     try:
         return proc.wait()
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from agent.models.base import ModelError
+from agent.models.engine_info import write_launch_record
 from agent.models.gguf import default_cache_dir
 from agent.models.profiles import Profile
 from agent.models.server_command import build_command
@@ -50,7 +51,8 @@ def start_background(
     ``kwargs`` go to :func:`agent.models.server_command.build_command`.
     """
     port = port or free_port(host if host not in ("0.0.0.0", "") else "127.0.0.1")
-    cmd, backend = build_command(profile, host, port, cache_dir, **kwargs)
+    command = build_command(profile, host, port, cache_dir, **kwargs)
+    cmd, backend = command.argv, command.backend
     if log_file is None:
         logs = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         logs.mkdir(parents=True, exist_ok=True)
@@ -61,7 +63,8 @@ def start_background(
         log.write(f"$ {' '.join(cmd)}\n".encode())
         log.flush()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, env={**os.environ, **command.env})
+    write_launch_record(port, {"pid": proc.pid, "backend": backend, "argv": cmd, "log": str(log_path)})
     proc.log_file = log_path  # type: ignore[attr-defined]
     proc.backend = backend  # type: ignore[attr-defined]
     return proc, f"http://{url_host(host)}:{port}/v1"

@@ -5,7 +5,7 @@ from agent import prompting
 from agent.deps import Deps
 from agent.model_localize import CANDIDATES, refine
 from tools.issue_sources import text_of
-from tools.localize import Localization, localize as rank, render_context
+from tools.localize import Localization, localize as rank, render_code
 
 
 def localize(state: dict, deps: Deps) -> dict:
@@ -30,7 +30,7 @@ def localize(state: dict, deps: Deps) -> dict:
             "symbols": [[s.path, s.qualname, s.start_line, s.end_line, round(score, 4)] for s, score in loc.symbols],
             "windows": [[path, start, end, round(score, 4)] for path, start, end, score in loc.windows[:20]],
         },
-        "code_shown": render_context(repo_index, loc, budget, count_tokens=deps.count_tokens),
+        "code_shown": render_code(repo_index, loc, budget, count_tokens=deps.count_tokens),
         "code_budget": budget,
         **({"model_picks": picks} if picks else {}),
     }

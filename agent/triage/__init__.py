@@ -1,9 +1,9 @@
 """`patchwright triage OWNER/REPO`: read the backlog, label with the model (strict, fixed set),
-find likely duplicates, score fixability from evidence, report; with apply=True write labels and
+find likely duplicates, score fixability from the issue's factors, report; with apply=True write labels and
 one triage comment per issue (only what changed) and enqueue the best issues on the App's queue.
 
 The model part is optional: on the first ModelError it is skipped for the rest of the run and the
-result says so; the evidence-only ranking is still produced.
+result says so; the factors-only ranking is still produced.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from agent.models import ModelError
 from prompts import render
 from tools.triage.backlog import apply as apply_item
 from tools.triage.backlog import read_backlog
-from tools.triage.evidence import factors, score
+from tools.triage.fixability import factors, score
 from tools.triage.labels import parse_label
 from tools.triage.report import Result, Row, comment, markdown, rank
 from tools.triage.similarity import similar_pairs
@@ -50,7 +50,7 @@ def run_triage(settings, repo_name: str, *, apply: bool = False, limit: int | No
     if model is None:
         try:
             model = settings.model.build()
-        except Exception as e:  # noqa: BLE001 - a broken model config must not stop the evidence ranking
+        except Exception as e:  # noqa: BLE001 - a broken model config must not stop the factors ranking
             model = None
             note = f"model not configured ({e})"
     labels, note = label_all(model, open_items) if model is not None else ({}, note)

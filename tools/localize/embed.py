@@ -14,7 +14,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from tools.localize.context import Context, Evidence
+from tools.localize.lookups import Lookups, Scores
 from tools.localize.corpus import unit_symbols
 from tools.localize.roles import role
 
@@ -95,17 +95,17 @@ def vectors(index, files: list[str]):
     return np.stack([np.frombuffer(_MEMO[k], dtype=np.float32) for k in keys]) if keys else None
 
 
-def embed(ctx: Context) -> Evidence:
+def embed(look: Lookups) -> Scores:
     if not enabled():
-        return Evidence()
-    files = [f for f in ctx.files if role(f) not in ("test", "docs", "asset", "generated")]
-    mat = vectors(ctx.index, files)
+        return Scores()
+    files = [f for f in look.files if role(f) not in ("test", "docs", "asset", "generated")]
+    mat = vectors(look.index, files)
     if mat is None or not len(files):
-        return Evidence()
-    q = _model().encode([ctx.facts.text[:QUERY_CHARS]], normalize_embeddings=True)[0]
+        return Scores()
+    q = _model().encode([look.facts.text[:QUERY_CHARS]], normalize_embeddings=True)[0]
     sims = mat @ q
     order = sims.argsort()[::-1]
     top, floor = float(sims[order[0]]), float(sims[order[min(len(order) - 1, FLOOR_RANK)]])
     if top <= floor:
-        return Evidence()
-    return Evidence({files[i]: (float(sims[i]) - floor) / (top - floor) for i in order[:FLOOR_RANK]})
+        return Scores()
+    return Scores({files[i]: (float(sims[i]) - floor) / (top - floor) for i in order[:FLOOR_RANK]})

@@ -48,25 +48,25 @@ def corpus_for(index: Index) -> Corpus:
     return corpus
 
 
-def gather(index: Index, query: str, names=None) -> tuple[sig.Context, dict[str, sig.Evidence]]:
+def gather(index: Index, query: str, names=None) -> tuple[sig.Lookups, dict[str, sig.Scores]]:
     """Run the signals (all, or those in `names`) for one issue."""
-    ctx = sig.Context(index, corpus_for(index), parse_issue(query))
+    look = sig.Lookups(index, corpus_for(index), parse_issue(query))
     wanted = names or list(sig.SIGNALS) + list(sig.SEEDED)
-    found = {name: fn(ctx) for name, fn in sig.SIGNALS.items() if name in wanted}
+    found = {name: fn(look) for name, fn in sig.SIGNALS.items() if name in wanted}
     # The graph signals start from what the direct evidence found (seed files and units).
     fseeds: dict[str, float] = {}
     useeds: dict[tuple[int, int], float] = {}
     for name in SEED_SIGNALS:
-        ev = found.get(name, sig.Evidence())
+        ev = found.get(name, sig.Scores())
         for f, v in ev.files.items():
             fseeds[f] = max(fseeds.get(f, 0.0), v)
         for k, v in ev.units.items():
             useeds[k] = max(useeds.get(k, 0.0), v)
     if "graph" in wanted:
-        found["graph"] = sig.graph(ctx, fseeds)
+        found["graph"] = sig.graph(look, fseeds)
     if "calls" in wanted:
-        found["calls"] = sig.calls(ctx, useeds)
-    return ctx, found
+        found["calls"] = sig.calls(look, useeds)
+    return look, found
 
 
 def rank(file_ev: dict, unit_ev: dict, unit_file, named: set[str], *, file_weights=None,
@@ -103,42 +103,42 @@ def rank(file_ev: dict, unit_ev: dict, unit_file, named: set[str], *, file_weigh
 
 def named_files(found: dict) -> set[str]:
     """Files the issue points into directly (a path or a stack frame): no role penalty for them."""
-    return set(found.get("paths", sig.Evidence()).files) | set(found.get("trace", sig.Evidence()).files)
+    return set(found.get("paths", sig.Scores()).files) | set(found.get("trace", sig.Scores()).files)
 
 
-def minority_files(ctx: sig.Context, found: dict) -> set[str]:
+def minority_files(look: sig.Lookups, found: dict) -> set[str]:
     """Candidate files written in a language rare in this repository."""
-    lang = getattr(ctx.index, "language", lambda p: None)
-    if not hasattr(ctx.corpus, "lang_share"):
-        counts = Counter(lang(f) for f in ctx.files)
-        ctx.corpus.lang_share = {k: v / max(len(ctx.files), 1) for k, v in counts.items()}
+    lang = getattr(look.index, "language", lambda p: None)
+    if not hasattr(look.corpus, "lang_share"):
+        counts = Counter(lang(f) for f in look.files)
+        look.corpus.lang_share = {k: v / max(len(look.files), 1) for k, v in counts.items()}
     cands = {f for ev in found.values() for f in ev.files}
-    return {f for f in cands if ctx.corpus.lang_share.get(lang(f), 1.0) < MINORITY_SHARE}
+    return {f for f in cands if look.corpus.lang_share.get(lang(f), 1.0) < MINORITY_SHARE}
 
 
-def fuse(ctx: sig.Context, found: dict[str, sig.Evidence], *, file_weights=None, unit_weights=None,
+def fuse(look: sig.Lookups, found: dict[str, sig.Scores], *, file_weights=None, unit_weights=None,
          top_files: int = 10, top_symbols: int = 20) -> Localization:
-    files = ctx.corpus.files
+    files = look.corpus.files
     ranked_files, ranked_units = rank(
         {n: ev.files for n, ev in found.items()}, {n: ev.units for n, ev in found.items()},
         lambda k: files[k[0]], named_files(found), file_weights=file_weights, unit_weights=unit_weights,
-        minority=minority_files(ctx, found))
+        minority=minority_files(look, found))
     fscore = dict(ranked_files)
-    symbols = [(ctx.corpus.docs[fi].units[ui], round(v, 6)) for (fi, ui), v in ranked_units[:top_symbols]]
+    symbols = [(look.corpus.docs[fi].units[ui], round(v, 6)) for (fi, ui), v in ranked_units[:top_symbols]]
     return Localization(files=[(f, round(v, 6)) for f, v in ranked_files[:top_files]],
-                        symbols=symbols, windows=_windows(ctx, found, fscore, symbols))
+                        symbols=symbols, windows=_windows(look, found, fscore, symbols))
 
 
-def _windows(ctx, found, fscore, symbols) -> list[tuple[str, int, int, float]]:
+def _windows(look, found, fscore, symbols) -> list[tuple[str, int, int, float]]:
     """Line ranges to show: around lines the issue points at, then the best units."""
     out: list[tuple[str, int, int, float]] = []
     for name in ("trace", "paths", "messages"):
-        for path, line, w in found.get(name, sig.Evidence()).lines:
-            if path not in ctx.corpus.pos:
+        for path, line, w in found.get(name, sig.Scores()).lines:
+            if path not in look.corpus.pos:
                 continue
-            doc = ctx.corpus.docs[ctx.corpus.pos[path]]
+            doc = look.corpus.docs[look.corpus.pos[path]]
             a, b = max(1, line - WINDOW_CONTEXT), min(doc.n_lines, line + WINDOW_CONTEXT)
-            key = ctx.unit_at(path, line)
+            key = look.unit_at(path, line)
             if key:  # stay inside the enclosing unit, or show all of it when it is short
                 u = doc.units[key[1]]
                 a, b = (u.start_line, u.end_line) if u.end_line - u.start_line < 40 else (
@@ -162,5 +162,5 @@ def _windows(ctx, found, fscore, symbols) -> list[tuple[str, int, int, float]]:
 
 def localize(index: Index, query: str, *, top_files: int = 10, top_symbols: int = 20) -> Localization:
     """Rank files, units and line windows for an issue (title + body) over an index."""
-    ctx, found = gather(index, query)
-    return fuse(ctx, found, top_files=top_files, top_symbols=top_symbols)
+    look, found = gather(index, query)
+    return fuse(look, found, top_files=top_files, top_symbols=top_symbols)

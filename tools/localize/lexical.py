@@ -5,7 +5,7 @@ import math
 import re
 from collections import Counter
 
-from tools.localize.context import Context, Evidence
+from tools.localize.lookups import Lookups, Scores
 from tools.localize.corpus import pairs
 from tools.localize.text import terms, tokenize
 
@@ -14,33 +14,33 @@ CODE_WEIGHT = 1.0    # extra query weight of an identifier the issue writes as c
 _FRAME_LINE = re.compile(r'File "([^"]+)", line \d+, in ([\w<>.]+)')
 
 
-def bm25(ctx: Context) -> Evidence:
+def bm25(look: Lookups) -> Scores:
     # Frames contribute their file and function names only: the rest of a frame is boilerplate.
-    text = _FRAME_LINE.sub(lambda m: f" {m.group(1).rsplit('/', 1)[-1]} {m.group(2)} ", ctx.facts.text)
+    text = _FRAME_LINE.sub(lambda m: f" {m.group(1).rsplit('/', 1)[-1]} {m.group(2)} ", look.facts.text)
     counts = Counter(tokenize(text))
     # A word pasted fifty times in a log is not fifty times the evidence: damp repeats.
     query = Counter({t: 1 + math.log(n) for t, n in counts.items()})
-    for t in tokenize(ctx.facts.title):
+    for t in tokenize(look.facts.title):
         query[t] += TITLE_WEIGHT - 1
-    for name, w in ctx.facts.names.items():  # identifiers written as code are deliberate
+    for name, w in look.facts.names.items():  # identifiers written as code are deliberate
         for t in terms(name)[:1]:
             query[t] += CODE_WEIGHT * w
-    fs, us = ctx.corpus.bm25(query)
+    fs, us = look.corpus.bm25(query)
     top_f, top_u = max(fs.values(), default=0.0), max(us.values(), default=0.0)
-    return Evidence({f: v / top_f for f, v in fs.items()}, {k: v / top_u for k, v in us.items()})
+    return Scores({f: v / top_f for f, v in fs.items()}, {k: v / top_u for k, v in us.items()})
 
 
-def identifiers(ctx: Context) -> Evidence:
+def identifiers(look: Lookups) -> Scores:
     """Identifiers the issue writes as code (`keep_attrs`, `ignore-paths`), wherever the code uses
     them: definitions, attributes, option names, strings. Rarer names weigh more."""
     wanted: dict[str, float] = {}
-    for name, w in ctx.facts.names.items():
+    for name, w in look.facts.names.items():
         ts = terms(name)
         if ts and len(ts) > 1:  # compound names only: single words are BM25's business
             wanted[ts[0]] = max(wanted.get(ts[0], 0.0), w)
-    for c in ctx.facts.compounds:
+    for c in look.facts.compounds:
         wanted[c.replace("-", "_")] = max(wanted.get(c.replace("-", "_"), 0.0), 0.8)
-    docs, n = ctx.corpus.docs, len(ctx.corpus.docs)
+    docs, n = look.corpus.docs, len(look.corpus.docs)
     fscore: dict[str, float] = {}
     uscore: dict[tuple[int, int], float] = {}
     for term, w in wanted.items():
@@ -49,8 +49,8 @@ def identifiers(ctx: Context) -> Evidence:
             continue  # absent, or so common it names nothing in particular
         idf = math.log(1 + n / len(hits))
         for i in hits:
-            fscore[ctx.files[i]] = fscore.get(ctx.files[i], 0.0) + w * idf
+            fscore[look.files[i]] = fscore.get(look.files[i], 0.0) + w * idf
             for u, _ in pairs(docs[i].post.get(term, ())):
                 uscore[(i, u)] = uscore.get((i, u), 0.0) + w * idf
     top_f, top_u = max(fscore.values(), default=0.0), max(uscore.values(), default=0.0)
-    return Evidence({f: v / top_f for f, v in fscore.items()}, {k: v / top_u for k, v in uscore.items()})
+    return Scores({f: v / top_f for f, v in fscore.items()}, {k: v / top_u for k, v in uscore.items()})

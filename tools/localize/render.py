@@ -1,4 +1,4 @@
-"""Render a localization as model context: best files first, never over the token budget."""
+"""Render a localization as the code shown to the model: best files first, never over the token budget."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -18,7 +18,7 @@ def _numbered(lines: list[str], start: int, end: int) -> str:
     return f"```\n{body}\n```\n"
 
 
-def render_context(index: Index, loc: Localization, budget_tokens: int,
+def render_code(index: Index, loc: Localization, budget_tokens: int,
                    count_tokens: CountTokens = estimate_tokens) -> str:
     """Whole small files, else their ranked windows (symbols, traceback lines), else an outline."""
     parts: list[str] = []
@@ -41,7 +41,7 @@ def render_context(index: Index, loc: Localization, budget_tokens: int,
     for path, score in loc.files:
         try:
             lines = lines_of(index.read(path))
-        except Exception:  # a file deleted since indexing must not sink the whole context
+        except Exception:  # a file deleted since indexing must not sink the whole listing
             continue
         if not lines:
             continue

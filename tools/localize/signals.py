@@ -3,7 +3,7 @@ and units in [0, 1]; each can be run and measured alone (benchmarks/localization
 Fusion is in tools/localize/fuse.py."""
 from __future__ import annotations
 
-from tools.localize.context import Context, Evidence
+from tools.localize.lookups import Lookups, Scores
 from tools.localize.embed import embed
 from tools.localize.lexical import bm25, identifiers
 from tools.localize.mentions import exceptions, imports, mentions, paths, tests
@@ -16,4 +16,4 @@ SIGNALS = {"bm25": bm25, "identifiers": identifiers, "mentions": mentions, "path
            "tests": tests, "embed": embed}  # embed: empty unless PATCHWRIGHT_EMBED=1
 SEEDED = ("graph", "calls")
 
-__all__ = ["Context", "Evidence", "SEEDED", "SIGNALS", "calls", "graph"]
+__all__ = ["Lookups", "Scores", "SEEDED", "SIGNALS", "calls", "graph"]

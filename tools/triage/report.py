@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from rich.table import Table
 
-from tools.triage.evidence import WEIGHTS
+from tools.forge import markdown as markdown_text
+from tools.triage.fixability import WEIGHTS
 
 
 @dataclass
@@ -42,8 +43,8 @@ def _factor_text(factors: dict[str, float]) -> str:
 
 
 def table(result: Result) -> Table:
-    t = Table(title=f"triage {result.repo}" + (" (evidence only: model skipped)" if result.model_note else ""))
-    for col in ("rank", "#", "label", "score", "evidence", "duplicates", "title"):
+    t = Table(title=f"triage {result.repo}" + (" (factors only: model skipped)" if result.model_note else ""))
+    for col in ("rank", "#", "label", "score", "factors", "duplicates", "title"):
         t.add_column(col)
     for n, r in enumerate(result.rows, 1):
         t.add_row(str(n), str(r.number), r.label or "-", f"{r.score:.2f}" + (" *" if r.enqueue else ""),
@@ -64,15 +65,15 @@ def comment(row: Row, model_skipped: bool) -> str:
 def markdown(result: Result) -> str:
     out = [f"# Triage of {result.repo}", ""]
     if result.model_note:
-        out += [f"> **Model part skipped:** {result.model_note}. Ranking uses evidence only; no type labels.", ""]
+        out += [f"> **Model part skipped:** {result.model_note}. Ranking uses the issue's factors only; no type labels.", ""]
     weights = ", ".join(f"{k} {w:g}" for k, w in WEIGHTS.items())
-    out += [f"Fixability = weighted evidence ({weights}). `*` = enqueued for a fix.", "",
+    out += [f"Fixability = weighted factors ({weights}). `*` = enqueued for a fix.", "",
             "| rank | issue | label | score | " + " | ".join(WEIGHTS) + " | duplicates | title |",
             "|---|---|---|---|" + "---|" * len(WEIGHTS) + "---|---|"]
     for n, r in enumerate(result.rows, 1):
         cells = " | ".join(f"{r.factors[k]:g}" for k in WEIGHTS)
         dups = ", ".join(f"#{d}" for d, _ in r.duplicates)
-        title = r.title.replace("|", "\\|")[:80]
+        title = markdown_text.inline(r.title[:80])  # a stranger's title: no ping, link or table break
         out.append(f"| {n} | #{r.number} | {r.label or '-'} | {r.score:.2f}{' *' if r.enqueue else ''} | {cells} | {dups} | {title} |")
     out += ["", "## Likely duplicates", ""]
     out += [f"- #{a} ~ #{b} (cosine {s:.2f})" for a, b, s in result.pairs] or ["none above the threshold"]

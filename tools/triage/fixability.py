@@ -1,4 +1,4 @@
-"""Fixability from evidence visible in the issue, each factor scored and kept so the table and
+"""Fixability from factors visible in the issue, each factor scored and kept so the table and
 report can show why an issue ranks where it does. Weights sum to 1.0 at most."""
 from __future__ import annotations
 

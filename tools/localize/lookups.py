@@ -1,4 +1,5 @@
-"""What every signal shares: the evidence shape, and lookups over one index for one issue."""
+"""What every signal shares: the shape of its scores (`Scores`), and `Lookups`, the index, its corpus
+and the issue's facts with the lookups over them that the signals of one localization share."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,7 +11,7 @@ from tools.localize.issue import IssueFacts
 
 
 @dataclass
-class Evidence:
+class Scores:
     files: dict = field(default_factory=dict)   # path -> score in [0, 1]
     units: dict = field(default_factory=dict)   # (file position, unit position) -> score
     lines: list = field(default_factory=list)   # (path, line, score): where to open a window
@@ -24,7 +25,7 @@ class Evidence:
             self.units[key] = score
 
 
-class Context:
+class Lookups:
     """The index, its corpus and lookups shared by the signals of one localization."""
 
     def __init__(self, index, corpus: Corpus, facts: IssueFacts):
