@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from agent.models.gguf import GGUFError, default_cache_dir, ensure_embedded_gguf, is_verified, locked
-from agent.models.vllm_engine import cpu_python, install_cpu_engine
+from agent.models.vllm_engine import install_cpu_engine
 
 EMBEDDED_HF_DIR = "qwen2.5-coder-1.5b-instruct-hf"
 WEIGHTS_FILE = "model.safetensors"
@@ -34,7 +34,7 @@ def ensure_embedded_hf(cache_dir: Path | str | None = None, *, log=print) -> Pat
     if embedded_hf_ready(cache):
         return folder
     gguf = ensure_embedded_gguf(cache)
-    python = install_cpu_engine(log=log) if not cpu_python().exists() else cpu_python()
+    python = install_cpu_engine(log=log)  # idempotent: returns at once when the engine is installed
     with locked(cache / f"{EMBEDDED_HF_DIR}.lock"):
         if embedded_hf_ready(cache):  # another process converted it meanwhile
             return folder
