@@ -53,6 +53,8 @@ class RunConfig(BaseModel):
     """Most characters of failing test output fed back to the model."""
     model_localize: bool = False
     """Second localization stage: the model picks files, then functions, from the retriever's candidates (two more model calls per run)."""
+    budget_seconds: float | None = None
+    """Wall seconds per run, counted from its first trajectory record (a resumed run keeps its clock); checked before each model call and each new attempt: past it, the run delivers its best so far and says so. None: no limit."""
 
 
 class GitHubConfig(BaseModel):
@@ -155,6 +157,26 @@ class TriageConfig(BaseModel):
     """OWNER/REPO names the scheduled triage covers."""
 
 
+class Price(BaseModel):
+    """What a model's tokens cost, for the cost column of `swebench compare`."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    input_per_mtok: float
+    """USD per million prompt (input) tokens."""
+    output_per_mtok: float
+    """USD per million completion (output) tokens."""
+
+
+class CompareConfig(BaseModel):
+    """`patchwright swebench compare`: comparing graded SWE-bench runs."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    prices: dict[str, Price] = {}
+    """Token prices keyed by the predictions' model_name_or_path (a TOML table per model, e.g. [compare.prices."patchwright__qwen2.5-coder-32b"]); a run whose model has none shows no cost."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PATCHWRIGHT_", env_nested_delimiter="__", extra="forbid", use_attribute_docstrings=True
@@ -176,6 +198,8 @@ class Settings(BaseSettings):
     """The GitHub App: webhook server, job queue and workers."""
     triage: TriageConfig = Field(default_factory=TriageConfig)
     """Backlog triage: duplicate threshold, enqueue budget, GitHub pacing, report path."""
+    compare: CompareConfig = Field(default_factory=CompareConfig)
+    """`swebench compare`: token prices per model for the cost column."""
 
     _toml_file: Path | None = None
 

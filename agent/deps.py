@@ -60,6 +60,14 @@ class Deps:
         )
         return reply
 
+    def over_budget(self) -> str:
+        """Why the run must stop asking (run.budget_seconds spent), or "" while it may go on."""
+        budget = self.settings.run.budget_seconds
+        if budget is None:
+            return ""
+        spent = self.trajectory.elapsed()
+        return f"time budget reached: {spent:.0f} s of run.budget_seconds = {budget:g}" if spent >= budget else ""
+
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes for the model: its server's tokenizer where it has one, else the
         estimate of tools.tokens, which errs high so prompts stay inside the window."""

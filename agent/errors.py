@@ -17,7 +17,9 @@ sandbox/ never import agent/, so their roots live with them. agent.exits maps th
         │   ├── agent.models.gguf.GGUFError       the embedded model cannot be had
         │   └── agent.models.profiles.UnknownProfileError (ValueError)
         ├── agent.swebench.dataset.DatasetError (ValueError)   bad SWE-bench input
-        └── agent.swebench.harness.SetupError     an instance image did not build
+        │   └── agent.swebench.graded_runs.CompareError   runs that `swebench compare` cannot compare
+        ├── agent.swebench.harness.SetupError     an instance image did not build
+        └── agent.peers.install.PeerError         a peer scaffold is not installed or cannot run
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from agent.errors import ConfigError, RunError
 from agent.models.base import ModelError
+from agent.peers.install import PeerError
 from agent.swebench.dataset import DatasetError
 from sandbox.base import SandboxError
 from tools.errors import SecurityError, ToolError
@@ -36,6 +37,7 @@ ERRORS: tuple[Row, ...] = (
     Row(ToolError, ExitStatus.BAD_INPUT, resumable=False),
     Row(ConfigError, ExitStatus.BAD_INPUT, resumable=False),
     Row(DatasetError, ExitStatus.BAD_INPUT, resumable=False),
+    Row(PeerError, ExitStatus.BAD_INPUT, resumable=False),  # not installed, or no OpenAI endpoint
     Row(RunError, ExitStatus.BAD_INPUT, resumable=False),  # one without a cause: busy, no usable checkpoint
     Row(ModelError, ExitStatus.MODEL_ENDPOINT, resumable=True),
     Row(SandboxError, ExitStatus.SANDBOX, resumable=True),

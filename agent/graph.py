@@ -43,13 +43,18 @@ def _timed(name: str, fn):
 def after_patch(state: dict, runtime: Runtime[Deps]) -> str:
     if state["exit_status"] == "running":
         return "verify"
-    return "patch" if state["attempt"] < runtime.context.settings.run.max_attempts else "deliver"
+    return "patch" if _may_try_again(state, runtime.context) else "deliver"
 
 
 def after_verify(state: dict, runtime: Runtime[Deps]) -> str:
-    if state["exit_status"] == "tests_failed" and state["attempt"] < runtime.context.settings.run.max_attempts:
+    if state["exit_status"] == "tests_failed" and _may_try_again(state, runtime.context):
         return "patch"
     return "deliver"
+
+
+def _may_try_again(state: dict, deps: Deps) -> bool:
+    """Another attempt fits in run.max_attempts and run.budget_seconds (deliver says which stopped it)."""
+    return state["attempt"] < deps.settings.run.max_attempts and not deps.over_budget()
 
 
 def build_graph(checkpointer=None):

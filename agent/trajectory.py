@@ -15,6 +15,7 @@ class Usage(TypedDict):
     calls: int
     prompt_tokens: int
     completion_tokens: int
+    model_seconds: float
 
 
 class Trajectory:
@@ -59,4 +60,10 @@ class Trajectory:
             "calls": len(calls),
             "prompt_tokens": sum(c.get("prompt_tokens", 0) for c in calls),
             "completion_tokens": sum(c.get("completion_tokens", 0) for c in calls),
+            "model_seconds": round(sum(c.get("seconds") or 0.0 for c in calls), 2),
         }
+
+    def elapsed(self) -> float:
+        """Wall seconds since the run's first record: the clock run.budget_seconds is checked on."""
+        first = next(iter(self.events()), None)
+        return time.time() - first["time"] if first and "time" in first else 0.0

@@ -69,4 +69,9 @@ python3 -m agent.cli model install vllm
 
 # The sandbox's offline base image (debootstrap + docker import, about a minute the first time).
 python3 -c "from sandbox.docker import DockerSandboxConfig; s = DockerSandboxConfig().build(); print('setup: base image', s.config.base_image, s.ensure_base_image()[:19])"
+
+# Peers for `swebench peer` (issue 13): mini-swe-agent, pinned in the `peers` extra, in a venv of its
+# own under ~/.cache/patchwright/engines (about 45 s); skipped when present.
+python3 -m agent.cli swebench peer-install mini-swe-agent
+
 echo "setup: done"

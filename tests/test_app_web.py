@@ -5,18 +5,17 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
-import subprocess
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from PIL import Image
 
 from agent.app.server import BackgroundServer
 from agent.app.webhook import create_app, store_for
 from agent.report import write_report
 from agent.trajectory import Trajectory
 from app_support import github, settings_for  # noqa: F401 - fixture
+from chromium_support import screenshot, share
 
 BUG_TEST = "tests/test_words.py::test_word_count_ignores_repeated_whitespace"
 DIFF = """diff --git a/textkit/words.py b/textkit/words.py
@@ -27,9 +26,6 @@ DIFF = """diff --git a/textkit/words.py b/textkit/words.py
 -    return len(text.split(" "))
 +    return len(text.split())
 """
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--force-color-profile=srgb", "--hide-scrollbars"]
 
 
 def _fixed_run(runs_dir, run_id: str) -> None:
@@ -68,23 +64,6 @@ def site(tmp_path, github):
         yield server.url, tmp_path, settings
 
 
-def _screenshot(url: str, tmp_path, name: str) -> Image.Image:
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is not installed: scripts/setup.sh installs it"
-    png = tmp_path / f"{name}.png"
-    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,900",
-                    f"--screenshot={png}", url], check=True, capture_output=True, timeout=120)
-    return Image.open(png).convert("RGB")
-
-
-def _share(image: Image.Image, hex_colour: str, tolerance: int = 8) -> float:
-    """The fraction of the screenshot's pixels within `tolerance` of the colour."""
-    want = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
-    counts = image.getcolors(maxcolors=1 << 24)
-    near = sum(n for n, rgb in counts if all(abs(a - b) <= tolerance for a, b in zip(rgb, want, strict=True)))
-    return near / (image.width * image.height)
-
-
 def test_job_list_shows_every_job_with_its_status(site):
     url, tmp_path, _ = site
     html = requests.get(url + "/", timeout=5).text
@@ -92,11 +71,11 @@ def test_job_list_shows_every_job_with_its_status(site):
                  "gave up after 3 attempt(s)", "octo-reader has no write permission", 'href="/runs/run-fixed"',
                  "https://github.com/Codertocat/Hello-World/pull/9"):
         assert text in html
-    shot = _screenshot(url + "/", tmp_path, "index")
-    assert _share(shot, "#24292f") > 0.03       # the header bar
-    assert _share(shot, "#1a7f37") > 0.0005     # the green "done" badge
-    assert _share(shot, "#cf222e") > 0.0005     # the red "failed" badge
-    assert _share(shot, "#bc4c00") > 0.0005     # the orange "refused" badge
+    shot = screenshot(url + "/", tmp_path, "index")
+    assert share(shot, "#24292f") > 0.03       # the header bar
+    assert share(shot, "#1a7f37") > 0.0005     # the green "done" badge
+    assert share(shot, "#cf222e") > 0.0005     # the red "failed" badge
+    assert share(shot, "#bc4c00") > 0.0005     # the orange "refused" badge
 
 
 def test_run_page_shows_diff_evidence_and_trajectory(site):
@@ -106,12 +85,12 @@ def test_run_page_shows_diff_evidence_and_trajectory(site):
     assert '<span class="add">+    return len(text.split())</span>' in html
     assert f"<b>{BUG_TEST}</b> (fails before, passes after)" in html
     assert "900 + 40 tokens" in html and "attempt-1: exit 0" in html
-    shot = _screenshot(url + "/runs/run-fixed", tmp_path, "run")
+    shot = screenshot(url + "/runs/run-fixed", tmp_path, "run")
     assert shot.size == (1280, 900)
-    assert _share(shot, "#ccffd8") > 0.005      # the added line, green
-    assert _share(shot, "#ffd7d5") > 0.005      # the removed line, red
-    assert _share(shot, "#1a7f37") > 0.001      # "fixed" badge and passing results
-    assert _share(shot, "#f6f8fa") < 0.9        # not a blank page
+    assert share(shot, "#ccffd8") > 0.005      # the added line, green
+    assert share(shot, "#ffd7d5") > 0.005      # the removed line, red
+    assert share(shot, "#1a7f37") > 0.001      # "fixed" badge and passing results
+    assert share(shot, "#f6f8fa") < 0.9        # not a blank page
 
 
 def test_unknown_or_crafted_run_ids_are_404(site):

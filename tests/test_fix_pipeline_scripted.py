@@ -90,3 +90,15 @@ def test_the_sandbox_table_selects_the_backend_and_defaults_to_docker(tmp_path, 
     toml.write_text('[sandbox]\ntype = "scripted"\ncpus = 2\n')  # Docker's settings are not the script's
     with pytest.raises(ConfigError, match="cpus"):
         load_settings(toml)
+
+
+def test_time_budget_stops_before_another_attempt_and_says_so(tmp_path):
+    # The first attempt's tests fail; with run.budget_seconds spent, no second attempt is asked for.
+    sandbox = ScriptedSandbox([BEFORE.result(), WRONG_AFTER.result(), AFTER.result()])
+    model = ScriptedModel([WRONG_REPLY, FIX_REPLY])
+    settings = Settings(home=tmp_path, run={"max_attempts": 3, "budget_seconds": 0})
+    result = run_demo(settings, serve_model=False, model=model, sandbox=sandbox)
+    assert not result.fixed
+    report = json.loads((result.run_dir / "report.json").read_text())
+    assert "time budget reached" in report["reason"] and "run.budget_seconds = 0" in report["reason"]
+    assert len(model.requests) == 1  # the second reply was never asked for

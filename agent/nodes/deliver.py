@@ -18,7 +18,8 @@ def deliver(state: dict, deps: Deps) -> dict:
         (deps.run_dir / "evidence.json").write_text(json.dumps(evidence, indent=2), encoding="utf-8")
     reason = state.get("reason", "")
     if final == "unfixed":
-        reason = f"gave up after {state.get('attempt', 0)} attempt(s); last: {reason}"
+        stopped = deps.over_budget()  # the budget, not run.max_attempts, ended it: say so
+        reason = f"gave up after {state.get('attempt', 0)} attempt(s){'; ' + stopped if stopped else ''}; last: {reason}"
     done = {**state, "exit_status": final, "reason": reason}
     write_report(deps.run_dir, done, deps.trajectory)
     return {"exit_status": final, "reason": reason}

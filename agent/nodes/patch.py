@@ -27,6 +27,9 @@ def patch(state: dict, deps: Deps) -> dict:
     )
     problem = ""
     for turn in range(deps.settings.run.max_edit_retries + 1):
+        if turn and (spent := deps.over_budget()):  # the attempt's first ask always goes: after_* routes on the budget
+            problem = spent
+            break
         reply = deps.ask("patch", messages)
         # Every answer applies to the base files: the previous answer's blocks may have applied in
         # part, and a run killed while editing resumes here with its edits still in the working copy.

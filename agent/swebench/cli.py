@@ -91,6 +91,34 @@ def eval_cmd(
     console.print(f"report: {out_dir / 'logs' / 'run_evaluation' / run_id / 'report.json'}")
 
 
+@swebench_app.command("compare")
+@guarded
+def compare_cmd(
+    runs: List[str] = typer.Argument(..., metavar="RUN", help="Two or more graded runs: RUN_ID under --out, or a "
+                                     "folder holding predictions.jsonl (or preds.json) and report.json."),
+    out: Optional[Path] = OutOpt,
+    html: Optional[Path] = typer.Option(None, "--html", help="HTML report (default: OUT/compare/RUN1__vs__RUN2.html)."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Compare graded runs: resolved, tokens, time and cost per run, paired differences with the exact
+    McNemar test, and a self-contained HTML report with charts and every instance's diff."""
+    from agent.config import load_settings
+    from agent.swebench.compare import compare, print_comparison
+    from agent.swebench.compare_html import default_html_path, write_html
+    from agent.swebench.graded_runs import CompareError, check_datasets, load_run, unique_labels
+
+    if len(runs) < 2:
+        raise CompareError(f"compare needs two or more runs, got {len(runs)}: {' '.join(runs)}")
+    out_dir = _out(out, config)
+    graded = [load_run(arg, out_dir) for arg in runs]
+    check_datasets(graded)
+    unique_labels(graded)
+    comparison = compare(graded, load_settings(config).compare.prices)
+    print_comparison(console, comparison)
+    path = write_html(comparison, html or default_html_path(out_dir, [r.label for r in graded]))
+    console.print(f"html: {path}")
+
+
 @swebench_app.command("run")
 @guarded
 def run_cmd(
@@ -141,3 +169,61 @@ def worker_cmd(
     from agent.swebench.queue import serve_worker
 
     serve_worker(queue, workers=workers, config=config)
+
+
+PEERS = ("mini-swe-agent",)
+
+
+def _peer_name(name: str) -> str:
+    if name not in PEERS:
+        from agent.peers.install import PeerError
+
+        raise PeerError(f"unknown peer {name!r}: patchwright runs {', '.join(PEERS)}")
+    return name
+
+
+@swebench_app.command("peer-install")
+@guarded
+def peer_install_cmd(name: str = typer.Argument(..., help=f"The peer: {', '.join(PEERS)}.")):
+    """Install a peer's pinned package (the `peers` extra) into a venv of its own; idempotent."""
+    from agent.peers import install
+
+    python = install.install(_peer_name(name), log=console.print)
+    console.print(f"{install.requirement(name)}: {python}")
+
+
+@swebench_app.command("peer")
+@guarded
+def peer_cmd(
+    name: str = typer.Argument(..., help=f"The peer: {', '.join(PEERS)}."),
+    dataset: Path = DatasetOpt,
+    repos: Optional[Path] = ReposOpt,
+    run_id: Optional[str] = RunIdOpt,
+    instances: Optional[List[str]] = InstancesOpt,
+    filter: Optional[str] = FilterOpt,
+    redo: bool = typer.Option(False, "--redo", help="Run again instances already in predictions.jsonl."),
+    time_limit: float = typer.Option(600, "--time-limit", help="Wall seconds per instance (the peer's own limit; "
+                                     "give patchwright the same as [run] budget_seconds)."),
+    config_file: str = typer.Option("auto", "--peer-config", help="The peer's config file; auto: its tool-call "
+                                    "config where the server parses tool calls, else its text-based one."),
+    step_limit: Optional[int] = typer.Option(None, "--step-limit", help="Steps per instance; default: the config's."),
+    specs_file: Optional[Path] = SpecsOpt,
+    out: Optional[Path] = OutOpt,
+    config: Optional[Path] = ConfigOpt,
+):
+    """Run a peer scaffold on SWE-bench instances with patchwright's model endpoint, in our offline
+    instance images; write predictions.jsonl (official format) for `swebench eval` and `compare`."""
+    from agent.config import load_settings
+    from agent.peers.mini_swe_agent import PeerOptions, run_peer
+
+    _peer_name(name)
+    settings = load_settings(config)
+    run_id = run_id or time.strftime(f"{name}-%Y%m%d-%H%M%S")
+    opts = PeerOptions(dataset=dataset, run_id=run_id, out_dir=_out(out, config), repos=repos,
+                       instances=_ids(instances), filter=filter, redo=redo, specs=specs_file,
+                       time_limit=time_limit, config_file=config_file, step_limit=step_limit)
+    summary = run_peer(settings, opts, console=console)
+    t = summary["totals"]
+    console.print(f"run {run_id} ({summary['scaffold']}): {t['instances']} instance(s), {t['patched']} with a patch, "
+                  f"{t['errors']} error(s), {t['steps']} steps, {t['format_errors']} format errors")
+    console.print(f"predictions: {opts.run_dir / 'predictions.jsonl'}")

@@ -66,7 +66,8 @@ def evaluate(opts: EvalOptions, harness: Harness, specs: Specs, on_done=None, on
     else:
         with ThreadPoolExecutor(max_workers=opts.workers) as pool:
             list(pool.map(one, todo))
-    report = build_report(log_root, selected, set(rows), preds, opts.oracle, opts.run_id)
+    report = build_report(log_root, selected, set(rows), preds, opts.oracle, opts.run_id,
+                          predictions=None if opts.oracle else opts.predictions, dataset=opts.dataset)
     (log_root).mkdir(parents=True, exist_ok=True)
     (log_root / "report.json").write_text(json.dumps(report, indent=2))
     (log_root / "summary.txt").write_text("\n".join(summary_lines(report)) + "\n")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.swebench.dataset import KEY_PATCH, Predictions
+from agent.swebench.dataset import KEY_PATCH, Predictions, file_digest
 
 HARNESS = "patchwright offline harness (Debian venv images built from the swebench 4.1.0 specs)"
 
@@ -17,7 +17,10 @@ def outcome_path(log_root: Path, model: str, instance_id: str) -> Path:
 
 
 def build_report(log_root: Path, selected: list[str], dataset_ids: set[str], preds: Predictions,
-                 oracle: str | None, run_id: str) -> dict:
+                 oracle: str | None, run_id: str, predictions: Path | None = None,
+                 dataset: Path | None = None) -> dict:
+    """`predictions` and `dataset` are the files graded: recorded so `swebench compare` can find the
+    report of a predictions file and refuse to pair runs graded against different datasets."""
     completed, resolved, unresolved, errors, empty = set(), set(), set(), {}, set()
     needs_internet, python_mismatch, timings, notes, missing_env = {}, {}, {}, {}, {}
     chosen = set(selected)
@@ -85,6 +88,8 @@ def build_report(log_root: Path, selected: list[str], dataset_ids: set[str], pre
         "env_missing_packages": missing_env,
         "notes": notes,
         "timings": timings,
+        "predictions": str(Path(predictions).resolve()) if predictions else None,
+        "dataset": {"path": str(Path(dataset).resolve()), "sha256": file_digest(dataset)} if dataset else None,
     }
     return report
 
