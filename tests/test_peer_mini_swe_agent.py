@@ -4,12 +4,15 @@ local fixture instance; its submission becomes an official prediction that our h
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from typer.testing import CliRunner
 
 from agent.models import ScriptedServer
 from agent.peers import install
 from agent.peers.mini_swe_agent import PACKAGE, PeerOptions, choose_config, run_peer
+from agent.swebench.cli import swebench_app
 from agent.swebench.dataset import load_specs
 from agent.swebench.eval import EvalOptions, evaluate
 from agent.swebench.harness import Harness
@@ -84,8 +87,32 @@ def test_mini_swe_agent_fixes_the_fixture_in_our_container_and_is_graded(tmp_pat
                                   predictions=out / "mini" / "predictions.jsonl"), harness, specs)
     assert report["resolved_ids"] == ["local__calc-1"]
 
+    # And set beside another graded run (the unpatched oracle) by `swebench compare`.
+    evaluate(EvalOptions(dataset=fx["dataset"], run_id="empty", out_dir=out, oracle="empty"), harness, specs)
+    shown = CliRunner().invoke(swebench_app, ["compare", "mini", "empty", "--out", str(out)], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"resolved\s+1\s+0\b", shown.output)  # mini-swe-agent resolves it, the empty oracle does not
+    assert f"{PACKAGE} {install.version(PACKAGE)}" in shown.output and "oracle-empty, not a model" in shown.output
+    assert (out / "compare" / "mini__vs__empty.html").is_file()
+
     # Resumable: a second run asks nothing.
     with ScriptedServer([]) as server:
         again = run_peer(make_settings(tmp_path / "home", server.base_url), opts)
         assert server.requests == []
     assert again["instances"]["local__calc-1"]["status"] == "Submitted"
+
+
+def test_a_dead_model_server_stops_the_peer_before_any_container(tmp_path):
+    from agent.models.base import ModelError
+
+    fx = make_fixture(tmp_path / "fx", ["local__calc-1"])
+    settings = make_settings(tmp_path / "home", "http://127.0.0.1:9/v1")  # nothing listens on port 9
+    opts = PeerOptions(dataset=fx["dataset"], run_id="mini", out_dir=tmp_path / "out", repos=fx["repos"])
+    with pytest.raises(ModelError, match="127.0.0.1:9"):
+        run_peer(settings, opts)
+    assert not (tmp_path / "out" / "mini" / "predictions.jsonl").exists()
+
+
+def test_a_peer_not_installed_says_how_to_install_it(tmp_path):
+    with pytest.raises(install.PeerError, match="swebench peer-install mini-swe-agent"):
+        install.peer_python(PACKAGE, root=tmp_path)

@@ -51,10 +51,22 @@ def compare(out: Path, *args: str):
     return CliRunner().invoke(swebench_app, ["compare", *args, "--out", str(out)], env={"COLUMNS": "250"})
 
 
-def table_rows(output: str, first: str) -> list[list[str]]:
-    """The cells of the rich table rows whose first cell is `first`."""
-    return [[c.strip() for c in line.strip().strip("│").split("│")] for line in output.splitlines()
-            if line.startswith(f"│ {first} ")]
+def run_columns(output: str) -> dict[str, list[str]]:
+    """The terminal's runs table (runs as columns, one row per figure): the header line's run
+    labels, then each figure's row, as {"run": labels, figure: values}; cells are 2+ spaces apart."""
+    lines = output.split("outcomes", 1)[0].split("paired", 1)[0].splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.strip().startswith("───"))
+    table = {"run": re.split(r"\s{2,}", lines[rule - 1].strip())}
+    for line in lines[rule + 1:]:
+        if line.strip():
+            header, *values = re.split(r"\s{2,}", line.strip())
+            table[header] = values
+    return table
+
+
+def pair_rows(output: str, first: str) -> list[list[str]]:
+    return [re.split(r"\s{2,}", line.strip()) for line in output.split("paired", 1)[1].splitlines()
+            if line.lstrip().startswith(f"{first} ") and " vs " not in line]
 
 
 def edit_json(path: Path, change) -> None:
@@ -74,12 +86,15 @@ def html_of(out: Path) -> Path:
 def test_compare_prints_the_runs_the_pair_and_its_p_value_and_writes_the_html(out, priced):
     result = compare(out, "run-a", "run-b", "--config", str(priced))
     assert result.exit_code == 0, result.output
-    rows = {len(r): r for r in table_rows(result.output, "run-a")}
-    assert rows[13] == ["run-a", MODEL_A, "patchwright", "5", "6", "8", "1", "0", "80,000", "4,000", "240", "320",
-                        "$0.088"]
-    assert table_rows(result.output, "run-b") == [["run-b", "mini-swe-agent__qwen2.5-coder-32b", "mini-swe-agent 2.4.6",
-                                                  "1", "7", "8", "1", "1", "160,000", "8,000", "n/a", "200", "—"]]
-    assert rows[9] == ["run-a", "run-b", "7", "1", "1", "4", "0", "2", "0.125"]
+    runs = run_columns(result.output)
+    figures = ["model", "scaffold", "resolved", "offline-gradable", "instances", "empty patches", "errors", "tokens in",
+               "tokens out", "model seconds", "wall seconds", "cost"]
+    assert runs["run"] == ["run-a", "run-b"]
+    assert [runs[f][0] for f in figures] == [MODEL_A, "patchwright", "5", "6", "8", "1", "0", "80,000", "4,000", "240",
+                                             "320", "$0.088"]
+    assert [runs[f][1] for f in figures] == ["mini-swe-agent__qwen2.5-coder-32b", "mini-swe-agent 2.4.6", "1", "7", "8",
+                                             "1", "1", "160,000", "8,000", "n/a", "200", "—"]
+    assert pair_rows(result.output, "run-a") == [["run-a", "run-b", "7", "1", "1", "4", "0", "2", "0.125"]]
     assert f"resolved by run-a alone (4): {', '.join(ONLY_A)}" in result.output
     assert "resolved by run-b alone (0): -" in result.output
     assert f"html: {html_of(out)}" in result.output and html_of(out).is_file()
@@ -205,7 +220,7 @@ def test_the_report_of_another_eval_run_id_is_found_by_its_predictions(out):
     os.utime(graded / "eval-old" / "report.json", (1, 1))
     result = compare(out, "run-a", "run-b")
     assert result.exit_code == 0, result.output
-    assert table_rows(result.output, "run-b")[0][3] == "1"
+    assert run_columns(result.output)["resolved"] == ["5", "1"]
 
 
 def test_a_folder_with_mini_swe_agent_preds_json(out, tmp_path):
@@ -216,7 +231,9 @@ def test_a_folder_with_mini_swe_agent_preds_json(out, tmp_path):
     shutil.copy(report_of(out, "run-b"), folder / "report.json")
     result = compare(out, "run-a", str(folder))
     assert result.exit_code == 0, result.output
-    assert table_rows(result.output, "mini-run")[0][:4] == ["mini-run", "mini-swe-agent__qwen2.5-coder-32b", "n/a", "1"]
+    runs = run_columns(result.output)
+    assert runs["run"][1] == "mini-run" and runs["model"][1] == "mini-swe-agent__qwen2.5-coder-32b"
+    assert runs["scaffold"][1] == "n/a" and runs["resolved"][1] == "1"
     assert (out / "compare" / "run-a__vs__mini-run.html").is_file()
 
 
@@ -228,7 +245,8 @@ def test_an_oracle_run_is_labelled(out):
     html = out / "gold-vs-a.html"
     result = compare(out, "gold", "run-a", "--html", str(html))
     assert result.exit_code == 0, result.output
-    assert table_rows(result.output, "gold")[0][:2] == ["gold (oracle-gold, not a model)", "oracle-gold"]
+    runs = run_columns(result.output)
+    assert runs["run"][0] == "gold (oracle-gold, not a model)" and runs["model"][0] == "oracle-gold"
     assert "gold (oracle-gold, not a model)" in html.read_text()
 
 

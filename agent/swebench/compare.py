@@ -155,24 +155,35 @@ SHOWN_IDS = 20  # instance ids listed per run in the terminal
 PAIR_HEADERS = ["A", "B", "paired", "excluded (internet)", "both", "only A", "only B", "neither", "McNemar p"]
 
 
+TERMINAL_PAIR_HEADERS = ["A", "B", "paired", "excluded", "both", "only A", "only B", "neither", "p"]
+
+
 def pair_cells(p: Pair) -> list[str]:
     return [p.a, p.b, str(p.paired), str(len(p.excluded_ids)), str(p.both), str(p.only_a), str(p.only_b),
             str(p.neither), f"{p.p_value:.4g}"]
 
 
 def print_comparison(console, comparison: Comparison) -> None:
+    from rich import box
     from rich.table import Table
     from rich.text import Text  # cells as plain text: a run id or model name is data, never markup
 
-    runs = Table(title="runs", title_justify="left")
-    for header in HEADERS:
-        runs.add_column(header, overflow="fold")
+    def table(title: str) -> Table:
+        return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+
+    # Runs side by side as columns, one row per figure: an 80-column terminal (or a pipe) keeps
+    # whole numbers, and a difference reads across one line.
+    runs = table("runs")
+    runs.add_column("")
     for row in comparison.rows:
-        runs.add_row(*map(Text, cells(row)))
+        runs.add_column(Text(row.label), justify="right", overflow="fold")
+    values = [cells(row) for row in comparison.rows]
+    for i, header in enumerate(HEADERS[1:], 1):
+        runs.add_row(header, *(Text(v[i]) for v in values))
     console.print(runs)
-    pairs = Table(title="paired (exact McNemar test on the instances only one run resolves)", title_justify="left")
-    for header in PAIR_HEADERS:
-        pairs.add_column(header, overflow="fold")
+    pairs = table("paired (p: exact McNemar test on the instances only one run resolves)")
+    for header in TERMINAL_PAIR_HEADERS:
+        pairs.add_column(header, overflow="fold", no_wrap=header not in ("A", "B"))
     for p in comparison.pairs:
         pairs.add_row(*map(Text, pair_cells(p)))
     console.print(pairs)
