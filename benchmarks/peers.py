@@ -10,7 +10,8 @@ limit, the CPU settings of the README's panel: one attempt, one edit retry), the
 graded by our harness (`swebench eval`) and set side by side (`swebench compare`, terminal table
 and the HTML report in OUT/compare/). Resumable: run it again and it continues with the instances
 not done; a limit is never shortened to fit a session. Nothing else may run on the machine: with
-2 cores, a second CPU-heavy job slows the model tenfold.
+2 cores, a second CPU-heavy job slows the model tenfold. Run it from a checkout pinned to one commit
+(`git worktree add`), so that a measurement spread over sessions measures one version of ours.
 
 The panel: the SWE-bench Verified instances of psf/requests, pallets/flask, mwaskom/seaborn and
 pytest-dev/pytest (30; 26 gradable offline).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -51,6 +53,7 @@ def main() -> int:
     ap.add_argument("--tag", default="panel", help="run ids: TAG-patchwright and TAG-mini-swe-agent")
     ap.add_argument("--base-url", help="an already running server (default: start the embedded model)")
     args = ap.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per tokenize request otherwise
 
     ids = args.instances or panel(args.dataset)
     ours, peer = f"{args.tag}-patchwright", f"{args.tag}-mini-swe-agent"
@@ -122,7 +125,8 @@ def _cli(*args: str) -> None:
 
 
 def _figures(args, ids: list[str], ours: str, peer: str) -> None:
-    figures = {"instances": len(ids), "limit_seconds": args.limit, "runs": {}}
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    figures = {"instances": len(ids), "limit_seconds": args.limit, "commit": commit, "runs": {}}
     for run_id in (ours, peer):
         report = args.out / "logs" / "run_evaluation" / run_id / "report.json"
         summary = args.out / run_id / "summary.json"
