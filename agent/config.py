@@ -10,15 +10,15 @@ import json
 import os
 from pathlib import Path
 
-from typing import Annotated, Union
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator
 from pydantic_settings import (BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict,
                                TomlConfigSettingsSource)
 
 from agent import secrets
 from agent.errors import ConfigError  # defined there; importable from here as before
-from agent.models import ModelConfig, OpenAIModelConfig
+from agent.models import ModelConfig, OpenAIModelConfig, get_profile
 from sandbox.docker import DockerSandboxConfig
 from sandbox.scripted import ScriptedSandboxConfig
 
@@ -40,7 +40,9 @@ class RunConfig(BaseModel):
     max_attempts: int = 3
     """Patch-and-test attempts per run; failing test output is fed back between attempts."""
     max_edit_retries: int = 2
-    """Extra model turns per attempt to repair SEARCH/REPLACE blocks that did not apply."""
+    """Extra model turns per attempt to repair edits (SEARCH/REPLACE or FUNCTION blocks) that did not apply."""
+    edit_format: Literal["auto", "search_replace", "whole_function"] = "auto"
+    """How the model writes its edits: "search_replace" (SEARCH/REPLACE blocks), "whole_function" (the complete new definition of a named Python function or method, replacing the old one) or "auto": the model profile's edit_format."""
     test_command: str = "python -m pytest -rA -p no:cacheprovider --junitxml=/tmp/junit.xml"
     """Command run inside the sandbox, from the repository root, to test a patch."""
     install: list[str] | None = None
@@ -55,6 +57,21 @@ class RunConfig(BaseModel):
     """Second localization stage: the model picks files, then functions, from the retriever's candidates (two more model calls per run)."""
     budget_seconds: float | None = None
     """Wall seconds per run, counted from its first trajectory record (a resumed run keeps its clock); checked before each model call and each new attempt: past it, the run delivers its best so far and says so. None: no limit."""
+    reproduce: bool | None = None
+    """Before patching, have the model write a new test that reproduces the issue and run it on the base commit (the reproduce node); a run without a reproduction still goes on. None: the model profile's default (Profile.reproduce; off for a backend without a profile). Read it through Settings.reproduce_enabled()."""
+    reproduce_retries: int = 2
+    """Extra model turns after a reproduction test that does not reproduce the issue (it passes, cannot run, or fails some other way); each gets that test's output."""
+    reproduce_command: str = "python -m pytest -rA -p no:cacheprovider --junitxml=/tmp/junit.xml {test}"
+    """Command run inside the sandbox, from the repository root, to run one test file; {test} is replaced by the file's path (shell-quoted)."""
+    reproduction_in_pr: bool = True
+    """Deliver the reproduction test with the fix (in patch.diff, so in the pull request) when it passes with the patch; false: the fix alone."""
+
+    @field_validator("reproduce_command")
+    @classmethod
+    def _names_the_test(cls, command: str) -> str:
+        if "{test}" not in command:
+            raise ValueError("run.reproduce_command must contain {test}, where the test file's path goes")
+        return command
 
 
 class GitHubConfig(BaseModel):
@@ -212,6 +229,14 @@ class Settings(BaseSettings):
         if toml is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
+
+    def reproduce_enabled(self) -> bool:
+        """Whether a run writes a reproduction test first: run.reproduce when set, else the model
+        profile's default. The one place that decides it."""
+        if self.run.reproduce is not None:
+            return self.run.reproduce
+        profile = getattr(self.model, "profile", None)  # the scripted backend has none
+        return get_profile(profile).reproduce if profile else False
 
     @property
     def home_dir(self) -> Path:

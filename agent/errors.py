@@ -6,6 +6,7 @@ sandbox/ never import agent/, so their roots live with them. agent.exits maps th
     ├── tools.errors.ToolError            a tool refused, or its input is bad
     │   ├── tools.errors.PatchApplyError      an edit or diff does not parse or apply
     │   ├── tools.errors.SecurityError        the repository reached outside the working copy
+    │   ├── tools.reproduction.files.ReproductionReplyError   the model's reproduction test is unusable (fed back)
     │   ├── tools.git.WorkspaceError          no repository or base commit
     │   ├── tools.issue_sources.IssueError    the issue cannot be read
     │   └── tools.forge.push.PushError        a git network operation failed

@@ -15,11 +15,13 @@ from agent.nodes.index import index
 from agent.nodes.ingest import ingest
 from agent.nodes.localize import localize
 from agent.nodes.patch import patch
+from agent.nodes.reproduce import reproduce
 from agent.nodes.verify import verify
 from agent.nodes.workspace import workspace
 from agent.state import RunState
 
-NODES = {"ingest": ingest, "workspace": workspace, "index": index, "localize": localize, "patch": patch, "verify": verify, "deliver": deliver}
+NODES = {"ingest": ingest, "workspace": workspace, "index": index, "localize": localize, "reproduce": reproduce,
+         "patch": patch, "verify": verify, "deliver": deliver}
 
 
 class GraphState(RunState, total=False):
@@ -62,7 +64,8 @@ def build_graph(checkpointer=None):
     for name, fn in NODES.items():
         g.add_node(name, _timed(name, fn))
     g.add_edge(START, "ingest")
-    for a, b in [("ingest", "workspace"), ("workspace", "index"), ("index", "localize"), ("localize", "patch")]:
+    for a, b in [("ingest", "workspace"), ("workspace", "index"), ("index", "localize"), ("localize", "reproduce"),
+                 ("reproduce", "patch")]:
         g.add_edge(a, b)
     g.add_conditional_edges("patch", after_patch, ["verify", "patch", "deliver"])
     g.add_conditional_edges("verify", after_verify, ["patch", "deliver"])

@@ -28,6 +28,9 @@ class NodeProgress:
         if node == "localize":
             files = [f for f, _ in v.get("locations", {}).get("files", [])[:3]]
             return f"top files: {', '.join(files)}; budget {v.get('code_budget')} tokens"
+        if node == "reproduce":
+            r = v.get("reproduction")
+            return f"{r['status']}: {r['path'] if r['status'] == 'reproduced' else r['reason']}"[:110] if r else "off"
         if node in ("patch", "verify", "deliver"):
             return f"{v.get('exit_status', '')}: {v.get('reason', '')}"[:110]
         return ""

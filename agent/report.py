@@ -31,6 +31,7 @@ def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str 
             # fill the host's memory): the evidence above comes from the part that was read.
             "output_cut": [note for e in trajectory.events("tests") for note in e.get("truncated", [])],
         },
+        "reproduction": _reproduction(state),
         "localization": (state.get("locations") or {}).get("files", [])[:10],
         "usage": trajectory.usage(),
         "node_seconds": node_seconds(trajectory),
@@ -45,6 +46,20 @@ def node_seconds(trajectory: Trajectory) -> dict[str, float]:
     for event in trajectory.events("node"):
         totals[event["node"]] = round(totals.get(event["node"], 0.0) + event["seconds"], 3)
     return totals
+
+
+def _reproduction(state: dict) -> dict | None:
+    """The reproduce node's outcome and, when it reproduced, how its test did with the fix; None
+    when the run wrote no reproduction (run.reproduce off)."""
+    repro = state.get("reproduction")
+    if not repro:
+        return None
+    reproduced = repro["status"] == "reproduced"
+    return {"status": repro["status"], "path": repro.get("path"), "reason": repro.get("reason", ""),
+            "turns": repro.get("turns", 0), "output": repro.get("output", "") if reproduced else "",
+            # "passed" | "failed" with the last patch; None: no patch was tested with it
+            "after_fix": (state.get("evidence") or {}).get("reproduction_after") if reproduced else None,
+            "in_patch": reproduced and repro.get("path") in _files_changed(state.get("diff", ""))}
 
 
 def _files_changed(diff: str) -> list[str]:
@@ -62,6 +77,7 @@ def _markdown(r: dict, diff: str) -> str:
     lines += [f"- passed before, fails after: {code(x)}" for x in t["pass_to_fail"]]
     lines += [f"- still failing: {code(x)}" for x in t["still_failing"]]
     lines += [f"- output cut: {text(x)}" for x in t.get("output_cut", [])]
+    lines += _reproduction_markdown(r["reproduction"])
     lines += ["", "## Attempts", ""] + [f"- {a['attempt']}: {a['outcome']}" for a in r["attempts"]]
     u = r["usage"]
     lines += ["", "## Usage", "", f"{u['calls']} model calls, {u['prompt_tokens']} prompt + {u['completion_tokens']} completion tokens", ""]
@@ -69,3 +85,17 @@ def _markdown(r: dict, diff: str) -> str:
     if diff:
         lines += ["", "## Patch", "", fence(diff, "diff")]  # a fence no line of the diff can close
     return "\n".join(lines) + "\n"
+
+
+def _reproduction_markdown(repro: dict | None) -> list[str]:
+    if repro is None:
+        return []
+    lines = ["", "## Reproduction", ""]
+    if repro["status"] != "reproduced":
+        return lines + [f"- not reproduced ({repro['turns']} turn(s)): {text(repro['reason'])}"]
+    after = {"passed": "passes", "failed": "still fails"}.get(repro["after_fix"], "not run with a patch")
+    lines += [f"- reproduced by {code(str(repro['path']))} ({repro['turns']} turn(s)): {text(repro['reason'])}",
+              f"- with the fix: {after}" + ("; the test is part of the patch" if repro["in_patch"] else "")]
+    if repro["output"]:
+        lines += ["", "Output on the base commit:", "", fence(repro["output"])]
+    return lines

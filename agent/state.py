@@ -36,6 +36,9 @@ class RunState(TypedDict, total=False):
     code_shown: str             # the code the patch prompt shows, within code_budget
     code_budget: int            # tokens the patch prompt leaves for code (agent.prompting.code_budget)
     model_picks: dict           # optional second stage: {"files": [...], "symbols": [[path, qualname]]}
+    # The reproduce node's test, kept here, not in the working copy: {"status": "reproduced" |
+    # "not_reproduced", "path", "code", "diff" (adds the file; when reproduced), "output" (capped), "turns", "reason"}
+    reproduction: dict
     attempt: int                # patch attempts started so far
     diff: str                   # the current attempt's unified diff
     attempts: Annotated[list[dict], record_attempts]  # every attempt: number, diff, outcome, failing tests

@@ -24,7 +24,7 @@ from agent.report import node_seconds  # noqa: E402
 from agent.trajectory import Trajectory  # noqa: E402
 
 RECORDED = Path(__file__).with_name("demo_reply.txt")
-NODES = ["ingest", "workspace", "index", "localize", "patch", "verify", "deliver"]
+NODES = ["ingest", "workspace", "index", "localize", "reproduce", "patch", "verify", "deliver"]
 
 
 def one_run(home: Path, scripted: bool) -> tuple[dict, str]:

@@ -1,5 +1,6 @@
-"""Shared pieces for the fix-pipeline tests: settings for a temporary home, and scripted replies
-for the bundled demo repository (real model-format answers, replayed over HTTP)."""
+"""Shared pieces for the fix-pipeline tests: settings for a temporary home, scripted replies for
+the bundled demo repository (real model-format answers, replayed over HTTP) and the demo's test
+runs as the scripted sandbox reports them."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from agent.config import RunConfig, Settings
 from agent.models import OpenAIModelConfig
+from sandbox.scripted import ScriptedResult
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +40,38 @@ NO_MATCH_REPLY = """textkit/numbers.py
     return max(low, min(value, high))
 >>>>>>> REPLACE
 """
+
+# The same fix as a whole-function rewrite (run.edit_format = "whole_function").
+FUNCTION_FIX_REPLY = '''The upper bound is never used: the inner min() takes `low` where it needs `high`.
+
+FUNCTION textkit/numbers.py::clamp
+```python
+def clamp(value, low, high):
+    """Limit ``value`` to the range [low, high]."""
+    return max(low, min(value, high))
+```
+'''
+
+# The demo's tests as the scripted sandbox reports them: before the fix the two clamp tests fail.
+DEMO_TESTS = ["tests/test_numbers.py::test_parse_int_list",
+              "tests/test_numbers.py::test_clamp_limits_values_outside_the_range",
+              "tests/test_numbers.py::test_clamp_keeps_values_inside_the_range",
+              "tests/test_words.py::test_word_count_simple"]
+BUG_TESTS = sorted(DEMO_TESTS[1:3])
+
+
+def run_result(failing: list[str], output: str = "") -> ScriptedResult:
+    """A pytest run of the demo tests where `failing` fail, as JUnit XML (classname is the dotted module)."""
+    cases = []
+    for test in DEMO_TESTS:
+        path, name = test.split("::")
+        failure = '<failure message="assert">AssertionError</failure>' if test in failing else ""
+        cases.append(f'<testcase classname="{path[:-3].replace("/", ".")}" name="{name}">{failure}</testcase>')
+    xml = f'<testsuites><testsuite name="pytest" tests="{len(cases)}">{"".join(cases)}</testsuite></testsuites>'
+    return ScriptedResult(exit_code=1 if failing else 0, output=output or f"{len(failing)} failed", junit_xml=xml)
+
+
+BEFORE, AFTER = run_result(BUG_TESTS), run_result([])
 
 
 def make_settings(home: Path, base_url: str, **run) -> Settings:

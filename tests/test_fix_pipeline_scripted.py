@@ -11,31 +11,12 @@ from agent.config import ConfigError, Settings, load_settings
 from agent.demo_run import run_demo
 from agent.models import ScriptedModel
 from agent.runner import RunError
-from pipeline_support import FIX_REPLY, WRONG_REPLY
+from pipeline_support import AFTER, BEFORE, BUG_TESTS, DEMO_TESTS, FIX_REPLY, WRONG_REPLY, run_result
 from sandbox.base import Sandbox, SandboxError
 from sandbox.docker import DockerSandboxConfig
-from sandbox.scripted import ENV, ScriptedResult, ScriptedSandbox, ScriptedSandboxConfig
+from sandbox.scripted import ENV, ScriptedSandbox, ScriptedSandboxConfig
 
-DEMO_TESTS = ["tests/test_numbers.py::test_parse_int_list",
-              "tests/test_numbers.py::test_clamp_limits_values_outside_the_range",
-              "tests/test_numbers.py::test_clamp_keeps_values_inside_the_range",
-              "tests/test_words.py::test_word_count_simple"]
-BUG_TESTS = sorted(DEMO_TESTS[1:3])
 OUTSIDE = DEMO_TESTS[1]  # the test the wrong fix still fails
-
-
-def run_result(failing: list[str], output: str = "") -> ScriptedResult:
-    """A pytest run of the demo tests where `failing` fail, as JUnit XML (classname is the dotted module)."""
-    cases = []
-    for test in DEMO_TESTS:
-        path, name = test.split("::")
-        failure = '<failure message="assert">AssertionError</failure>' if test in failing else ""
-        cases.append(f'<testcase classname="{path[:-3].replace("/", ".")}" name="{name}">{failure}</testcase>')
-    xml = f'<testsuites><testsuite name="pytest" tests="{len(cases)}">{"".join(cases)}</testsuite></testsuites>'
-    return ScriptedResult(exit_code=1 if failing else 0, output=output or f"{len(failing)} failed", junit_xml=xml)
-
-
-BEFORE, AFTER = run_result(BUG_TESTS), run_result([])
 WRONG_AFTER = run_result([OUTSIDE], f"FAILED {OUTSIDE} - assert 5 == 3\n1 failed, 3 passed")
 
 

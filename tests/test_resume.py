@@ -50,7 +50,8 @@ def test_sigkill_during_verify_then_resume(tmp_path):
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "fixed"
     finished = [e["node"] for e in _events(run_dir) if e["type"] == "node"]
-    assert finished == ["ingest", "workspace", "index", "localize", "patch", "verify", "deliver"]
+    assert finished == ["ingest", "workspace", "index", "localize", "reproduce", "patch", "verify",
+                        "deliver"]
     started = [e["node"] for e in _events(run_dir) if e["type"] == "node_start"]
     assert started.count("verify") == 2 and started.count("patch") == 1
     assert len(server.requests) == 1  # the model was not asked again

@@ -67,6 +67,25 @@ def parse_junit(xml: str) -> dict[str, str]:
     return results
 
 
+def junit_failures(xml: str) -> dict[str, str]:
+    """What JUnit says about each failing <testcase>: its failure or error message and text (the
+    traceback pytest printed), keyed like parse_junit. Passing and skipped cases are left out."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return {}
+    texts: dict[str, str] = {}
+    for case in root.iter("testcase"):
+        node = _nodeid(case.get("classname", ""), case.get("name", ""), case.get("file"))
+        for child in case:
+            if child.tag in ("failure", "error"):
+                message, body = child.get("message", ""), child.text or ""
+                # pytest's message is the traceback's last line again, unless it is "collection failure".
+                text = body if message.split("\n", 1)[0] in body else "\n".join(p for p in (message, body) if p)
+                texts[node] = f"{texts[node]}\n{text}" if node in texts else text
+    return texts
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SUMMARY = {
     "PASSED": PASSED, "FAILED": FAILED, "ERROR": ERROR,

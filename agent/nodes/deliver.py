@@ -10,7 +10,7 @@ from agent.report import write_report
 def deliver(state: dict, deps: Deps) -> dict:
     status = state.get("exit_status")
     final = "fixed" if status == "fixed" else "unfixed"
-    patch = state.get("diff", "")
+    patch = _delivered_patch(state, deps)
     if patch:
         (deps.run_dir / "patch.diff").write_text(patch, encoding="utf-8")
     if state.get("evidence"):
@@ -20,6 +20,17 @@ def deliver(state: dict, deps: Deps) -> dict:
     if final == "unfixed":
         stopped = deps.over_budget()  # the budget, not run.max_attempts, ended it: say so
         reason = f"gave up after {state.get('attempt', 0)} attempt(s){'; ' + stopped if stopped else ''}; last: {reason}"
-    done = {**state, "exit_status": final, "reason": reason}
+    done = {**state, "exit_status": final, "reason": reason, "diff": patch}  # the report shows what is delivered
     write_report(deps.run_dir, done, deps.trajectory)
     return {"exit_status": final, "reason": reason}
+
+
+def _delivered_patch(state: dict, deps: Deps) -> str:
+    """The attempt's diff, plus the diff adding the reproduction test when run.reproduction_in_pr and
+    the test passes with this patch (a test still failing would only break the pull request's CI)."""
+    patch = state.get("diff", "")
+    repro = state.get("reproduction") or {}
+    passed = (state.get("evidence") or {}).get("reproduction_after") == "passed"
+    if patch and passed and repro.get("diff") and deps.settings.run.reproduction_in_pr:
+        return patch + ("" if patch.endswith("\n") else "\n") + repro["diff"]
+    return patch

@@ -103,9 +103,12 @@ def run_one(settings, opts: RunOptions, row: dict, issue: dict, *, harness=None,
     run_settings = settings.model_copy(update={"home": opts.run_dir})
     if opts.verify == "spec":
         sandbox = SpecSandbox(harness, row, issue["body"], timeout=settings.sandbox.test_timeout)
-        run_settings = run_settings.model_copy(update={"run": settings.run.model_copy(update={"test_command": TEST_COMMAND})})
+        run_settings = run_settings.model_copy(update={"run": settings.run.model_copy(
+            update={"test_command": TEST_COMMAND, "reproduce_command": sandbox.reproduce_command()})})
     else:
         sandbox = NoTestSandbox()
+        # No test runs here, so a reproduction could never count: no model turns are spent on one.
+        run_settings = run_settings.model_copy(update={"run": settings.run.model_copy(update={"reproduce": False})})
     request = RunRequest(issue=issue, issue_ref=f"swebench:{iid}", repos_dir=str(opts.repos) if opts.repos else None)
     started = time.monotonic()
     info = {"status": "error", "run_dir": str(run_settings.runs_dir / iid)}

@@ -55,6 +55,12 @@ class SpecSandbox:
             return "echo 'patchwright: no existing test file matches the code this issue is about'\n"
         return "set -x\n" + " ".join([self.spec["test_cmd"], *map(shlex.quote, self.tests)]) + "\n"
 
+    def reproduce_command(self) -> str:
+        """run.reproduce_command here: the instance's own test command on the one new test file
+        (the hidden tests never come into it). Runners that take module labels rather than paths
+        (Django's runtests.py) cannot run it: such a test reads as broken, and the run goes on."""
+        return f"{self.spec['test_cmd']} {{test}}"
+
     def run(self, env: str, repo_dir: Path, command: str, *, timeout: float | None = None,
             junit_path: str | None = "/tmp/junit.xml") -> ExecResult:
         diff = diff_worktree(Path(repo_dir))

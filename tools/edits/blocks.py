@@ -10,6 +10,8 @@ _HEAD = re.compile(r"^<{5,9} SEARCH\s*$")
 _DIVIDER = re.compile(r"^={5,9}\s*$")
 _UPDATED = re.compile(r"^>{5,9} REPLACE\s*$")
 _FENCE = "```"
+# The "   12 | " our code listings put before each line; small models copy it into their edits.
+NUMBERED = re.compile(r"^[ \t]*\d+ \| ?", re.MULTILINE)
 
 
 @dataclass

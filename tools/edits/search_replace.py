@@ -7,16 +7,11 @@ back so its next attempt can copy them.
 from __future__ import annotations
 
 import difflib
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.edits.blocks import EditBlock, split_lines
-from tools.errors import SecurityError
-
-_NUMBERED = re.compile(r"^[ \t]*\d+ \| ?", re.MULTILINE)  # our listings' "   12 | "
-_NOT_SOURCE = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
+from tools.edits.blocks import NUMBERED, EditBlock, split_lines
+from tools.edits.paths import file_not_found, refused_path, safe_target
 
 
 @dataclass
@@ -45,16 +40,12 @@ def apply_blocks(root: Path, blocks: list[EditBlock]) -> ApplyResult:
 
 
 def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
-    rel = block.path.replace("\\", "/")
-    if Path(rel).is_absolute() or ".." in rel.split("/") or ".git" in rel.split("/"):
-        return (f"refused: {block.path} is outside the repository (or inside .git); "
-                "use a path relative to the repository root"), ""
-    target = safe_target(root, rel)
+    if refusal := refused_path(block.path):
+        return refusal, ""
+    target = safe_target(root, block.path.replace("\\", "/"))
     if not target.exists():
         if block.search.strip():
-            near = difflib.get_close_matches(rel, _repo_files(root), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(near)}?" if near else ""
-            return f"file not found: {block.path}{hint}", ""
+            return file_not_found(root, block.path), ""
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(block.replace, encoding="utf-8")
@@ -72,9 +63,9 @@ def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
         new = content + ("" if not content or content.endswith("\n") else "\n") + replace
     else:
         new, reason = _replace(content, search, replace)
-        if new is None and _NUMBERED.search(search):
+        if new is None and NUMBERED.search(search):
             # Small models copy the line numbers our code listings carry; those are ours, not the file's.
-            new, _ = _replace(content, _NUMBERED.sub("", search), _NUMBERED.sub("", replace))
+            new, _ = _replace(content, NUMBERED.sub("", search), NUMBERED.sub("", replace))
         if new is None:
             closest = _closest(content, search)
             if replace.strip() and replace.strip("\n") in content:
@@ -82,17 +73,6 @@ def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
             return f"{reason} in {block.path}", closest
     target.write_bytes((new.replace("\n", "\r\n") if crlf else new).encode("utf-8"))
     return None, ""
-
-
-def safe_target(root: Path, rel: str) -> Path:
-    """The real file an edit of `rel` would write, symlinks followed. One that leaves the working
-    copy or lands in .git is the repository's doing (a committed symlink), not a slip of the
-    model's: the run stops rather than let git read a config or hook the edit wrote."""
-    target = (root / rel).resolve()
-    if not target.is_relative_to(root) or target.is_relative_to(root / ".git") or target == root:
-        raise SecurityError(f"security: the edit of {rel} would write {target}, outside the working copy "
-                            "or inside .git, through a symbolic link; the run is stopped")
-    return target
 
 
 def _replace(content: str, search: str, replace: str) -> tuple[str | None, str]:
@@ -200,17 +180,6 @@ def _closest(content: str, search: str, context: int = 2) -> str:
             best, best_i = ratio, i
     lo, hi = max(0, best_i - context), min(len(lines), best_i + size + context)
     return "\n".join(f"{n + 1:>5} | {lines[n]}" for n in range(lo, hi))
-
-
-def _repo_files(root: Path, limit: int = 20000) -> list[str]:
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _NOT_SOURCE)
-        rel = Path(dirpath).relative_to(root)
-        found.extend((rel / f).as_posix() for f in sorted(filenames))
-        if len(found) > limit:
-            break
-    return found
 
 
 def feedback(failures: list[BlockFailure], applied: int | None = None) -> str:
