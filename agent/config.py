@@ -57,6 +57,12 @@ class RunConfig(BaseModel):
     """Second localization stage: the model picks files, then functions, from the retriever's candidates (two more model calls per run)."""
     budget_seconds: float | None = None
     """Wall seconds per run, counted from its first trajectory record (a resumed run keeps its clock); checked before each model call and each new attempt: past it, the run delivers its best so far and says so. None: no limit."""
+    budget_tokens: int | None = Field(None, ge=0)
+    """Prompt plus completion tokens per run, as the trajectory counts them (the one record of usage); checked with budget_seconds, where that is (Deps.over_budget): before each reproduction turn, each new attempt, each edit retry and each candidate request after an attempt's first: past it, the run stops asking, tests the candidates it has and delivers the best, and says so. None: no limit."""
+    samples: int = Field(1, ge=1)
+    """Patch candidates per attempt: the first greedy (temperature 0), the others sampled at sample_temperature and alternating between the ranked code and a variant of it (agent.prompting.CODE_VARIANTS); verify tests each distinct one and keeps the best (agent/nodes/selection.py). 1: one reply at the model's own temperature, as before."""
+    sample_temperature: float = Field(0.8, ge=0.0, le=2.0)
+    """Temperature of the sampled candidates (all but the first) when samples > 1."""
     reproduce: bool | None = None
     """Before patching, have the model write a new test that reproduces the issue and run it on the base commit (the reproduce node); a run without a reproduction still goes on. None: the model profile's default (Profile.reproduce; off for a backend without a profile). Read it through Settings.reproduce_enabled()."""
     reproduce_retries: int = 2

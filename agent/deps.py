@@ -48,7 +48,7 @@ class Deps:
         Every model call goes through here, so the trajectory's usage is the run's usage.
         ``options`` go to Model.complete (n, temperature, tools, tool_choice)."""
         reply = self.model.complete(messages, **options)
-        extra = {}
+        extra = {k: options[k] for k in ("n", "temperature") if options.get(k) is not None}
         if len(reply.choices) > 1:
             extra["choices"] = reply.choices
         if reply.tool_calls:
@@ -60,15 +60,27 @@ class Deps:
         )
         return reply
 
-    def over_budget(self) -> str:
-        """Why the run must stop asking (run.budget_seconds spent), or "" while it may go on."""
-        budget = self.settings.run.budget_seconds
-        if budget is None:
-            return ""
-        spent = self.trajectory.elapsed()
-        return f"time budget reached: {spent:.0f} s of run.budget_seconds = {budget:g}" if spent >= budget else ""
+    def over_budget(self, after: str = "") -> str:
+        """Why the run must stop asking (run.budget_seconds or run.budget_tokens spent), or "" while
+        it may go on. `after` says how far it got ("after 2 of 4 candidates"), for the reason."""
+        run, when = self.settings.run, f" {after}" if after else ""
+        if run.budget_seconds is not None:
+            spent = self.trajectory.elapsed()
+            if spent >= run.budget_seconds:
+                return f"time budget reached{when}: {spent:.0f} s of run.budget_seconds = {run.budget_seconds:g}"
+        if run.budget_tokens is not None:
+            tokens = self.trajectory.tokens()
+            if tokens >= run.budget_tokens:
+                return f"token budget reached{when}: {tokens} tokens of run.budget_tokens = {run.budget_tokens}"
+        return ""
+
+    def spend(self) -> dict:
+        """What the run has spent so far (Trajectory.spend) next to its budgets (None: no limit)."""
+        run = self.settings.run
+        return {**self.trajectory.spend(), "budget_tokens": run.budget_tokens, "budget_seconds": run.budget_seconds}
 
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes for the model: its server's tokenizer where it has one, else the
         estimate of tools.tokens, which errs high so prompts stay inside the window."""
         return self.model.count_tokens(text)
+

@@ -55,7 +55,8 @@ def after_verify(state: dict, runtime: Runtime[Deps]) -> str:
 
 
 def _may_try_again(state: dict, deps: Deps) -> bool:
-    """Another attempt fits in run.max_attempts and run.budget_seconds (deliver says which stopped it)."""
+    """Another attempt fits in run.max_attempts and the run's budgets, run.budget_seconds and
+    run.budget_tokens (deliver says which stopped it)."""
     return state["attempt"] < deps.settings.run.max_attempts and not deps.over_budget()
 
 

@@ -3,6 +3,7 @@ messages (localize picks, patch, edit and test feedback) and the tokens left for
 no messages and render no templates themselves, so a prompt changes in one place."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from agent.edit_format import EditFormat, resolve_edit_format
@@ -21,6 +22,15 @@ PLACEHOLDER_PATH = "src/module.py"  # the example path when the ranking found no
 PLACEHOLDER_FUNCTION = "function_name"  # the example function when the ranking found none in that file
 # The templates that teach each edit format are the base names plus this (patch_function.j2...).
 _FORMAT_SUFFIX = {"search_replace": "", "whole_function": "_function"}
+# The reproduction test and its failing output in the patch prompt: at most this, or an eighth of
+# what the window leaves, whichever is less; kept out of the code budget whenever a run reproduces.
+MAX_REPRODUCTION_TOKENS = 800
+# What sampled patch candidates are shown (run.samples > 1), as Agentless varies its samples' context:
+# "ranked" is code_shown as localize rendered it, best file first; "reversed" the same file
+# sections last to first. The same code in the same budget, so no variant can overflow the window,
+# yet the model reads it in another order and weighs other files first.
+CODE_VARIANTS = ("ranked", "reversed")
+_SECTION = re.compile(r"^(?=## )", re.MULTILINE)  # tools/localize/render.py starts each file with "## path"
 
 
 def reply_tokens(deps: Deps) -> int:
@@ -44,25 +54,50 @@ def issue_text(deps: Deps, issue: dict) -> str:
 
 def code_budget(deps: Deps, issue_text: str) -> int:
     """Tokens left for code in the patch prompt: the window less the reply, the fixed prompt parts
-    (system, worked example, issue) and room for test feedback. The localize stage's prompts are
-    smaller than the patch prompt, so they fit in the same budget."""
-    window = deps.model.context_window()
-    example = _worked_example(resolve_edit_format(deps.settings))
-    fixed = deps.count_tokens("".join(m["content"] for m in example) + issue_text) + UNCOUNTED_TOKENS
-    available = window - reply_tokens(deps) - fixed
+    (system, worked example, issue), room for test feedback and, when the run writes one, for the
+    reproduction test. The localize stage's prompts are smaller than the patch prompt, so they fit
+    in the same budget."""
+    available = _available(deps, issue_text)
     # Retries add the previous diff and the test output; keep room for them, but never most of a small window.
     feedback = min(deps.settings.run.feedback_chars // 3 + 1500, available // 3)
-    return max(int((available - feedback) * 0.9), 0)
+    return max(int((available - feedback - _reproduction_room(deps, available)) * 0.9), 0)
+
+
+def reproduction_shown(deps: Deps, issue_text: str, reproduction: dict | None) -> dict:
+    """The reproduce node's test as the patch prompt shows it ({path, code, output}, cut to the room
+    code_budget kept for it), or {} when the issue was not reproduced."""
+    if not reproduction or reproduction.get("status") != "reproduced":
+        return {}
+    room = _reproduction_room(deps, _available(deps, issue_text))
+    code, output = reproduction.get("code", ""), reproduction.get("output", "")
+    limit = room * 4  # more than count_tokens lets through; shrink until it fits
+    while limit > 200:
+        shown_code = cut_text(code, limit // 2)
+        shown = {"path": reproduction.get("path", ""), "code": shown_code,
+                 "output": cut_text(output, limit - len(shown_code))}
+        if deps.count_tokens(shown["code"] + shown["output"]) <= room:
+            return shown
+        limit = limit * 9 // 10
+    return {}
+
+
+def code_variants(code_shown: str) -> dict[str, str]:
+    """The code each of CODE_VARIANTS shows, leaving out a variant that shows what "ranked" does
+    (code of a single file): its samples then share the ranked prompt, and one request."""
+    head, *sections = _SECTION.split(code_shown)
+    variants = {"ranked": code_shown, "reversed": head + "".join(reversed(sections))}
+    return {name: text for name, text in variants.items() if name == "ranked" or text != code_shown}
 
 
 def patch_messages(issue_text: str, code_shown: str, locations: dict | None, *,
-                   previous_diff: str = "", test_feedback: str = "",
+                   previous_diff: str = "", test_feedback: str = "", reproduction: dict | None = None,
                    edit_format: EditFormat = "search_replace") -> list[dict]:
-    """The patch attempt's conversation: system, worked example, then the issue and the code, with
-    the previous attempt's diff and its test output when it failed the tests; all of it teaching
+    """The patch attempt's conversation: system, worked example, then the issue and the code, the
+    reproduction test with its failing output when there is one (reproduction_shown), and the
+    previous attempt's diff and its test output when it failed the tests; all of it teaching
     `edit_format` (agent.edit_format.resolve_edit_format)."""
     user = render(f"patch{_FORMAT_SUFFIX[edit_format]}.j2", issue_text=issue_text, code_shown=code_shown,
-                  previous_patch=previous_diff, test_feedback=test_feedback,
+                  reproduction=reproduction or {}, previous_patch=previous_diff, test_feedback=test_feedback,
                   example_path=_example_path(locations), example_target=_example_target(locations))
     return [*_worked_example(edit_format), {"role": "user", "content": user}]
 
@@ -103,6 +138,18 @@ def pick_symbols_messages(issue_text: str, outline: str, limit: int, example: st
     """Model localization, second question: which units of the picked files' outline to edit."""
     return [{"role": "user", "content": render("localize_symbols.j2", issue_text=issue_text, skeleton=outline,
                                                limit=limit, example=example)}]
+
+
+def _available(deps: Deps, issue_text: str) -> int:
+    """Tokens of the window the patch prompt's parts beyond the fixed ones may take."""
+    example = _worked_example(resolve_edit_format(deps.settings))
+    fixed = deps.count_tokens("".join(m["content"] for m in example) + issue_text) + UNCOUNTED_TOKENS
+    return deps.model.context_window() - reply_tokens(deps) - fixed
+
+
+def _reproduction_room(deps: Deps, available: int) -> int:
+    """Tokens kept for the reproduction in the patch prompt: none when the run writes none."""
+    return min(MAX_REPRODUCTION_TOKENS, max(available // 8, 0)) if deps.settings.reproduce_enabled() else 0
 
 
 def _worked_example(edit_format: EditFormat = "search_replace") -> list[dict]:

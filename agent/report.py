@@ -10,9 +10,12 @@ from agent.trajectory import Trajectory
 from tools.forge.markdown import code, fence, text
 
 
-def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str | None = None) -> dict:
+def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str | None = None,
+                 spend: dict | None = None) -> dict:
+    """`spend`: Deps.spend(), the run's spend next to its budgets; without it, the trajectory's alone."""
     issue = state.get("issue") or {}
     evidence = state.get("evidence") or {}
+    selection = state.get("selection") or {}
     report = {
         "run_id": state.get("run_id") or run_dir.name,
         "status": "error" if error else state.get("exit_status", "unknown"),
@@ -32,8 +35,12 @@ def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str 
             "output_cut": [note for e in trajectory.events("tests") for note in e.get("truncated", [])],
         },
         "reproduction": _reproduction(state),
+        # The last attempt's patch candidates (run.samples) with their test results, and which was chosen.
+        "candidates": [{k: v for k, v in c.items() if k != "diff"} for c in state.get("candidates", [])],
+        "chosen": {"index": selection["chosen"], "why": selection["why"]} if "chosen" in selection else None,
         "localization": (state.get("locations") or {}).get("files", [])[:10],
         "usage": trajectory.usage(),
+        "spend": spend or trajectory.spend(),
         "node_seconds": node_seconds(trajectory),
     }
     (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
@@ -79,12 +86,47 @@ def _markdown(r: dict, diff: str) -> str:
     lines += [f"- output cut: {text(x)}" for x in t.get("output_cut", [])]
     lines += _reproduction_markdown(r["reproduction"])
     lines += ["", "## Attempts", ""] + [f"- {a['attempt']}: {a['outcome']}" for a in r["attempts"]]
+    lines += _candidates_markdown(r["candidates"], r["chosen"])
     u = r["usage"]
-    lines += ["", "## Usage", "", f"{u['calls']} model calls, {u['prompt_tokens']} prompt + {u['completion_tokens']} completion tokens", ""]
+    lines += ["", "## Usage", "", f"{u['calls']} model calls, {u['prompt_tokens']} prompt + {u['completion_tokens']} completion tokens",
+              "", _spend_line(r["spend"]), ""]
     lines += ["## Time per node (s)", ""] + [f"- {k}: {v}" for k, v in r["node_seconds"].items()]
     if diff:
         lines += ["", "## Patch", "", fence(diff, "diff")]  # a fence no line of the diff can close
     return "\n".join(lines) + "\n"
+
+
+def _candidates_markdown(candidates: list[dict], chosen: dict | None) -> list[str]:
+    """A table of the last attempt's candidates, when there were several (run.samples > 1)."""
+    if len(candidates) < 2:
+        return []
+    lines = ["", "## Candidates (last attempt)", "",
+             "| # | temperature | code | changed lines | votes | tests | regressions | reproduction |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in candidates:
+        if c["problem"]:
+            tests = "edits did not apply"
+        elif c.get("same_as"):
+            tests = f"same change as #{c['same_as']}"
+        elif "tests_passed" in c:
+            tests = "pass" if c["tests_passed"] else f"{len(c['failing'])} failing (exit {c['test_exit_code']})"
+        else:
+            tests = "not tested"
+        temperature = "model's" if c["temperature"] is None else f"{c['temperature']:g}"
+        mark = " (chosen)" if c.get("chosen") else ""
+        lines.append(f"| {c['index']}{mark} | {temperature} | {c['variant']} | {c['diff_lines']} | {c['votes']} | "
+                     f"{tests} | {len(c.get('regressions') or [])} | {c.get('reproduction') or '-'} |")
+    if chosen:
+        lines += ["", f"Chosen: #{chosen['index']}, {text(chosen['why'])}."]
+    return lines
+
+
+def _spend_line(spend: dict) -> str:
+    def of(limit, unit: str) -> str:
+        return f" of {limit:g} {unit}" if limit is not None else f" {unit}"
+
+    return (f"Spent {spend['tokens']}{of(spend.get('budget_tokens'), 'tokens')} and {spend['seconds']:g}"
+            f"{of(spend.get('budget_seconds'), 's')}.")
 
 
 def _reproduction_markdown(repro: dict | None) -> list[str]:

@@ -127,7 +127,7 @@ def _drive(settings, run_id, run_dir, initial, on_update, backends) -> RunResult
             if classify(e) is None:  # not a typed stop (agent.exits): a bug, with its traceback
                 raise
             state = graph.get_state(config).values
-            write_report(run_dir, state, deps.trajectory, error=str(e))
+            write_report(run_dir, state, deps.trajectory, error=str(e), spend=deps.spend())
             raise RunError(run_id, str(e), cause=e) from e
         return RunResult(run_id, run_dir, graph.get_state(config).values)
     finally:

@@ -1,5 +1,6 @@
 """The typed run state. Each node reads the fields before it and writes its own; `attempts`
-alone is written by two nodes (patch records an attempt, verify its outcome), through a reducer."""
+alone is added to by two nodes (patch records an attempt, verify its outcome), through a reducer.
+`diff`, `candidates` and `selection` are written by patch, then replaced by verify (the chosen one)."""
 from __future__ import annotations
 
 from typing import Annotated, Literal, TypedDict
@@ -40,7 +41,11 @@ class RunState(TypedDict, total=False):
     # "not_reproduced", "path", "code", "diff" (adds the file; when reproduced), "output" (capped), "turns", "reason"}
     reproduction: dict
     attempt: int                # patch attempts started so far
-    diff: str                   # the current attempt's unified diff
+    diff: str                   # the current attempt's unified diff (after verify: its chosen candidate's)
+    # The current attempt's patch candidates (run.samples; agent/nodes/candidates.py says what each
+    # holds): patch writes them, verify adds each one's test results and which was chosen.
+    candidates: list[dict]
+    selection: dict             # {"stopped": why generation stopped early (a budget), "chosen": index, "why"}
     attempts: Annotated[list[dict], record_attempts]  # every attempt: number, diff, outcome, failing tests
     test_feedback: str          # failing test output for the next attempt
     env_image: str

@@ -63,6 +63,18 @@ class Trajectory:
             "model_seconds": round(sum(c.get("seconds") or 0.0 for c in calls), 2),
         }
 
+    def tokens(self) -> int:
+        """Prompt plus completion tokens of every model call: what run.budget_tokens counts."""
+        usage = self.usage()
+        return usage["prompt_tokens"] + usage["completion_tokens"]
+
+    def spend(self) -> dict:
+        """Tokens and wall seconds so far, the two things a run's budget limits."""
+        usage = self.usage()
+        return {"tokens": usage["prompt_tokens"] + usage["completion_tokens"], "prompt_tokens": usage["prompt_tokens"],
+                "completion_tokens": usage["completion_tokens"], "calls": usage["calls"],
+                "seconds": round(self.elapsed(), 1)}
+
     def elapsed(self) -> float:
         """Wall seconds since the run's first record: the clock run.budget_seconds is checked on."""
         first = next(iter(self.events()), None)

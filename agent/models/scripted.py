@@ -32,8 +32,8 @@ __all__ = ["ScriptedModel", "ScriptedModelConfig", "ScriptedServer", "load_repli
 class ScriptedModel:
     """In-process :class:`~agent.models.base.Model` returning ``replies`` in order.
 
-    Every call's messages are recorded in :attr:`requests`; running out of
-    replies raises :class:`ModelError`.
+    Every call's messages are recorded in :attr:`requests` and its sampling options
+    (``n``, ``temperature``) in :attr:`options`; running out of replies raises :class:`ModelError`.
     """
 
     def __init__(self, replies: list[str], *, context_window: int = 8192, name: str = "scripted"):
@@ -41,6 +41,7 @@ class ScriptedModel:
         self.name = name
         self._context_window = context_window
         self.requests: list[list[dict]] = []
+        self.options: list[dict] = []
         self._next = 0
         self._lock = threading.Lock()
 
@@ -50,9 +51,11 @@ class ScriptedModel:
 
     def complete(self, messages: list[dict], *, n: int = 1, temperature: float | None = None,
                  tools: list[dict] | None = None, tool_choice: str | dict | None = None) -> Reply:
-        """The next ``n`` replies in order (``temperature`` and ``tools`` change nothing here)."""
+        """The next ``n`` replies in order, in one Reply as a server honouring ``n`` answers
+        (``temperature`` and ``tools`` change nothing here)."""
         with self._lock:
             self.requests.append([dict(m) for m in messages])
+            self.options.append({"n": n, "temperature": temperature})
             if self._next + n > len(self.replies):
                 raise ModelError(
                     f"scripted model {self.name!r} ran out of replies after {len(self.replies)} "

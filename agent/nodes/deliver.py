@@ -21,7 +21,7 @@ def deliver(state: dict, deps: Deps) -> dict:
         stopped = deps.over_budget()  # the budget, not run.max_attempts, ended it: say so
         reason = f"gave up after {state.get('attempt', 0)} attempt(s){'; ' + stopped if stopped else ''}; last: {reason}"
     done = {**state, "exit_status": final, "reason": reason, "diff": patch}  # the report shows what is delivered
-    write_report(deps.run_dir, done, deps.trajectory)
+    write_report(deps.run_dir, done, deps.trajectory, spend=deps.spend())
     return {"exit_status": final, "reason": reason}
 
 

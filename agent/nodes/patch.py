@@ -1,9 +1,11 @@
 """Ask the model for edits (SEARCH/REPLACE blocks, or whole-function rewrites: agent/edit_format.py
-says which), apply them, and turn them into a checked unified diff.
+says which), apply them, and turn them into a checked unified diff: run.samples candidates per
+attempt (agent/nodes/candidates.py), of which verify tests each distinct one and keeps the best.
 
 Edits that do not apply go back to the model with what went wrong (the closest real lines, the
-closest function names): a conversation inside one attempt. Test failures come back from verify
-as a new attempt with the failing output.
+closest function names): a conversation inside one candidate. Test failures come back from verify
+as a new attempt with the failing output. Past the run's budget no more candidates or edit turns
+are asked for; the candidates made so far are tested.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 from agent import prompting
 from agent.deps import Deps
 from agent.edit_format import EditFormat, resolve_edit_format
+from agent.nodes.candidates import Slot, batches, made, plan, record as record_candidates, with_votes
 from tools.edits import apply_blocks, apply_rewrites, feedback, parse_blocks, parse_rewrites, rewrite_feedback
 from tools.edits.diff import check_applies, diff_worktree, reset_worktree
 from tools.errors import PatchApplyError
@@ -23,44 +26,80 @@ _UNCHANGED = {
 
 
 def patch(state: dict, deps: Deps) -> dict:
-    root = Path(state["workspace_dir"])
+    cfg = deps.settings.run
     attempt = state.get("attempt", 0) + 1
     previous = state["attempts"][-1] if state.get("attempts") else {}
     edit_format = resolve_edit_format(deps.settings)
-    messages = prompting.patch_messages(
-        prompting.issue_text(deps, state["issue"]),
-        state["code_shown"] if "code_shown" in state else state["context"],  # the name before issue 11
-        state.get("locations"),
-        previous_diff=previous.get("diff", ""),
-        test_feedback=state.get("test_feedback", ""),
-        edit_format=edit_format,
-    )
-    problem = ""
-    for turn in range(deps.settings.run.max_edit_retries + 1):
-        if turn and (spent := deps.over_budget()):  # the attempt's first ask always goes: after_* routes on the budget
-            problem = spent
+    issue = prompting.issue_text(deps, state["issue"])
+    code = state["code_shown"] if "code_shown" in state else state["context"]  # the name before issue 11
+    reproduction = prompting.reproduction_shown(deps, issue, state.get("reproduction"))
+    prompts = {variant: prompting.patch_messages(issue, shown, state.get("locations"), reproduction=reproduction,
+                                                 previous_diff=previous.get("diff", ""),
+                                                 test_feedback=state.get("test_feedback", ""), edit_format=edit_format)
+               for variant, shown in prompting.code_variants(code).items()}
+    slots = plan(cfg.samples, cfg.sample_temperature, list(prompts))
+    produced: list[dict] = []
+    stopped = ""
+    for batch in batches(slots):
+        # The attempt's first ask always goes: after_* routes on the budget before a new attempt.
+        if produced and (stopped := deps.over_budget(after=f"after {len(produced)} of {len(slots)} candidates")):
             break
-        reply = deps.ask("patch", messages)
+        reply = deps.ask("patch", prompts[batch[0].variant], **_sampling(batch))
+        for slot, text in zip(batch, reply.choices):
+            produced.append(_candidate(slot, prompts[slot.variant], text, state["workspace_dir"], edit_format, deps))
+    candidates = with_votes(produced)
+    note = {"stopped": stopped} if stopped else {}
+    several = {"candidates_made": len(candidates), **note} if len(slots) > 1 else {}
+    done = {"attempt": attempt, "candidates": candidates, "selection": note}
+    record_base = {"attempt": attempt, "edit_format": edit_format, **several}
+    applied = [c for c in candidates if c["diff"]]
+    if applied:  # verify tests each distinct one and makes the best the attempt's diff
+        return {**done, "diff": applied[0]["diff"], "exit_status": "running",
+                "attempts": [{**record_base, "diff": applied[0]["diff"], "outcome": "applied",
+                              "turns": sum(c["turns"] for c in candidates)}]}
+    record_candidates(deps, "patch", attempt, candidates)
+    problem = candidates[0]["problem"]
+    tried = f" in {len(candidates)} candidates" if len(candidates) > 1 else ""
+    # The format goes in every attempt record, so applicable-edit rates can be counted per format.
+    return {**done, "diff": "", "exit_status": "patch_failed",
+            "reason": f"attempt {attempt}: no applicable edit{tried}: {problem.splitlines()[0] if problem else ''}",
+            "attempts": [{**record_base, "diff": "", "outcome": "patch_failed", "problem": problem}]}
+
+
+def _sampling(batch: list[Slot]) -> dict:
+    """The request's options: n for a batch, the temperature unless it is the model's own."""
+    options = {"n": len(batch)} if len(batch) > 1 else {}
+    if batch[0].temperature is not None:
+        options["temperature"] = batch[0].temperature
+    return options
+
+
+def _candidate(slot: Slot, messages: list[dict], reply: str, workspace: str, edit_format: EditFormat,
+               deps: Deps) -> dict:
+    """Apply one reply; edits that do not apply go back to the model with what went wrong, up to
+    run.max_edit_retries more turns (each within the budget): a conversation of this candidate's."""
+    root, retries = Path(workspace), deps.settings.run.max_edit_retries
+    for turn in range(1, retries + 2):
         # Every answer applies to the base files: the previous answer's blocks may have applied in
         # part, and a run killed while editing resumes here with its edits still in the working copy.
         reset_worktree(root)
-        problem = _apply(root, reply.content, edit_format, deps, state["workspace_dir"])
+        problem = _apply(root, reply, edit_format, deps, workspace)
         if not problem:
             diff = diff_worktree(root)
             if diff.strip():
-                reset_worktree(root)  # the diff is the attempt: verify applies it to the base files itself
+                reset_worktree(root)  # the diff is the candidate: verify applies it to the base files itself
                 check_applies(root, diff)
-                return {"attempt": attempt, "diff": diff, "exit_status": "running",
-                        "attempts": [{"attempt": attempt, "diff": diff, "outcome": "applied", "turns": turn + 1,
-                                      "edit_format": edit_format}]}
+                return made(slot, diff=diff, problem="", turns=turn)
             problem = _UNCHANGED[edit_format]
-        messages += prompting.feedback_on_edits(reply.content, problem, edit_format=edit_format)
-    reset_worktree(root)  # no edit of this attempt stays: the next one, or deliver, sees the base files
-    # The format goes in every attempt record, so applicable-edit rates can be counted per format.
-    return {"attempt": attempt, "diff": "", "exit_status": "patch_failed",
-            "reason": f"attempt {attempt}: no applicable edit: {problem.splitlines()[0] if problem else ''}",
-            "attempts": [{"attempt": attempt, "diff": "", "outcome": "patch_failed", "problem": problem,
-                          "edit_format": edit_format}]}
+        if turn > retries:
+            break
+        if spent := deps.over_budget():
+            problem = spent
+            break
+        messages = messages + prompting.feedback_on_edits(reply, problem, edit_format=edit_format)
+        reply = deps.ask("patch", messages, **_sampling([slot])).content
+    reset_worktree(root)  # no edit of this candidate stays: the next one, verify or deliver sees the base files
+    return made(slot, diff="", problem=problem, turns=turn)
 
 
 def _apply(root: Path, reply: str, edit_format: EditFormat, deps: Deps, workspace: str) -> str:

@@ -45,10 +45,10 @@ def reproduce(state: dict, deps: Deps) -> dict:
             env = env or environment(state, deps, root)
             verdict, diff = _run(deps, root, env, test, text_of(state["issue"]), turn)
         except ReproductionReplyError as e:
-            tried.update(path=None, code="", output="", reason=str(e))
+            tried.update(path=None, code="", output="", reason=str(e), kind="refused")
             messages = asked + prompting.feedback_on_reproduction(reply, kind="refused", reason=str(e))
             continue
-        tried.update(path=test.path, code=test.code, output=verdict.output, reason=verdict.reason)
+        tried.update(path=test.path, code=test.code, output=verdict.output, reason=verdict.reason, kind=verdict.kind)
         if verdict.kind == REPRODUCED:
             return {"env_image": env, "reproduction": {**tried, "status": "reproduced", "diff": diff}}
         # Only the last exchange goes back: each holds a whole test and its output, and the prompt

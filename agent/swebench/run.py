@@ -81,7 +81,9 @@ def done_ids(predictions: Path) -> set[str]:
 
 def pick_patch(state: dict) -> str:
     """The attempt whose regression tests passed; else the one with the fewest failing tests
-    (pre-existing failures count the same for every attempt); else the last diff there is."""
+    (pre-existing failures count the same for every attempt); else the last diff there is. An
+    attempt's diff is its chosen candidate's (verify picks among run.samples candidates by the
+    instance's own existing tests and the reproduction test: the hidden tests never come into it)."""
     attempts = [a for a in state.get("attempts", []) if a.get("diff")]
     passed = [a for a in attempts if a.get("outcome") == "tests_passed"]
     if passed:
