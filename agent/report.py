@@ -84,19 +84,19 @@ def _markdown(r: dict, diff: str) -> str:
     lines += [f"- passed before, fails after: {code(x)}" for x in t["pass_to_fail"]]
     lines += [f"- still failing: {code(x)}" for x in t["still_failing"]]
     lines += [f"- output cut: {text(x)}" for x in t.get("output_cut", [])]
-    lines += _reproduction_markdown(r["reproduction"])
+    lines += reproduction_markdown(r["reproduction"])
     lines += ["", "## Attempts", ""] + [f"- {a['attempt']}: {a['outcome']}" for a in r["attempts"]]
-    lines += _candidates_markdown(r["candidates"], r["chosen"])
+    lines += candidates_markdown(r["candidates"], r["chosen"])
     u = r["usage"]
     lines += ["", "## Usage", "", f"{u['calls']} model calls, {u['prompt_tokens']} prompt + {u['completion_tokens']} completion tokens",
-              "", _spend_line(r["spend"]), ""]
+              "", spend_line(r["spend"]), ""]
     lines += ["## Time per node (s)", ""] + [f"- {k}: {v}" for k, v in r["node_seconds"].items()]
     if diff:
         lines += ["", "## Patch", "", fence(diff, "diff")]  # a fence no line of the diff can close
     return "\n".join(lines) + "\n"
 
 
-def _candidates_markdown(candidates: list[dict], chosen: dict | None) -> list[str]:
+def candidates_markdown(candidates: list[dict], chosen: dict | None) -> list[str]:
     """A table of the last attempt's candidates, when there were several (run.samples > 1)."""
     if len(candidates) < 2:
         return []
@@ -121,7 +121,7 @@ def _candidates_markdown(candidates: list[dict], chosen: dict | None) -> list[st
     return lines
 
 
-def _spend_line(spend: dict) -> str:
+def spend_line(spend: dict) -> str:
     def of(limit, unit: str) -> str:
         return f" of {limit:g} {unit}" if limit is not None else f" {unit}"
 
@@ -129,7 +129,7 @@ def _spend_line(spend: dict) -> str:
             f"{of(spend.get('budget_seconds'), 's')}.")
 
 
-def _reproduction_markdown(repro: dict | None) -> list[str]:
+def reproduction_markdown(repro: dict | None) -> list[str]:
     if repro is None:
         return []
     lines = ["", "## Reproduction", ""]

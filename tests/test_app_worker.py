@@ -249,3 +249,38 @@ def test_failed_run_opens_no_pull_request_and_the_comment_says_why(setup):
     assert "failed" in first_line and "127.0.0.1:9" in first_line
     assert fake.world.repos[REPO].pulls == {} and fake.world.repos[REPO].branches().keys() == {"main"}
     assert (settings.runs_dir / job.run_id / "report.json").exists()  # the run is kept, with its report
+
+
+def test_pull_request_shows_the_reproduction_and_why_this_candidate(tmp_path, github):
+    """A run with a reproduction test and two candidates, through the worker to the local GitHub:
+    the PR body carries the test failing before and passing after, the candidates and the spend."""
+    from agent.config import RunConfig
+    from agent.models import ScriptedModel
+    from sandbox.scripted import ScriptedSandbox
+    from test_candidates import REPRO_FAILS, REPRO_PASSES, REPRODUCE_REPLY, TEST_PATH
+    from pipeline_support import AFTER, BEFORE, FIX_REPLY, WRONG_REPLY, run_result
+
+    still_failing = run_result(["tests/test_numbers.py::test_clamp_limits_values_outside_the_range"])
+    settings = settings_for(tmp_path / "home", github).model_copy(
+        update={"run": RunConfig(reproduce=True, samples=2, max_attempts=1)})
+    model = ScriptedModel([REPRODUCE_REPLY, FIX_REPLY, WRONG_REPLY])
+    # The reproduction on the base, the tests before, then each candidate's tests and reproduction.
+    sandbox = ScriptedSandbox([r.result() for r in (REPRO_FAILS, BEFORE, AFTER, REPRO_PASSES, still_failing,
+                                                    REPRO_FAILS)])
+    with BackgroundServer(create_app(settings)) as server:
+        worker = Worker(settings, model=model, sandbox=sandbox)
+        job_id = deliver(server.url, "issues", labeled()).json()["job"]
+        drain(worker, kinds=("intake", "run"))
+    job = worker.store.get(job_id)
+    assert job.state == "done", job.reason
+    [pr] = github.world.repos[REPO].pulls.values()
+    body = pr["body"]
+    assert "## Reproduction" in body and f"reproduced by `{TEST_PATH}`" in body
+    assert "with the fix: passes; the test is part of the patch" in body
+    assert "Output on the base commit:" in body and "AssertionError" in body  # failing before
+    assert "## Candidates" in body and "2 candidate patches were tried (2 distinct and applicable)" in body
+    assert "This one is #1:" in body and "| 1 (chosen) |" in body
+    assert "## Spend" in body and "Spent " in body
+    [comment] = bot_comments(github)
+    assert "reproduces the issue" in comment["body"] or "done" in comment["body"]
+    assert "Spent " in comment["body"]  # the final status says what the run cost

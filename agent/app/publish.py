@@ -5,11 +5,16 @@ write (the model's prose, the run's reason, paths, test ids) goes through tools.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+from agent.report import candidates_markdown, reproduction_markdown, spend_line
 from tools.forge import markdown as md
 from tools.forge.api import upsert_pull
 from tools.forge.push import commit_patch, push_branch
+
+
+_FUNCTION = re.compile(r"^\W*FUNCTION\b")  # a whole-function rewrite's header (tools/edits/function_blocks.py)
 
 
 def branch_for(number: int) -> str:
@@ -45,8 +50,10 @@ def explanation(run_dir: Path) -> str:
     if not replies:
         return ""
     lines = replies[-1].splitlines()
-    cut = next((i for i, line in enumerate(lines) if line.startswith("<<<<<<<")), len(lines))
-    return "\n".join(lines[: max(cut - 1, 0)]).strip()[:1500]  # the line before the block names the file
+    # The first edit: a SEARCH/REPLACE block (the line before it names the file) or a FUNCTION header.
+    cut = next((i - 1 if line.startswith("<<<<<<<") else i for i, line in enumerate(lines)
+                if line.startswith("<<<<<<<") or _FUNCTION.match(line)), len(lines))
+    return "\n".join(lines[: max(cut, 0)]).strip()[:1500]
 
 
 def pr_body(issue, report: dict, evidence: dict, prose: str, test_command: str, run_id: str, run_url: str) -> str:
@@ -68,10 +75,30 @@ def pr_body(issue, report: dict, evidence: dict, prose: str, test_command: str, 
     for label, key in (("Regressions (passed before, fail after)", "pass_to_fail"), ("Still failing", "still_failing")):
         if tests.get(key):
             lines += ["", f"{label}:"] + [f"- {md.code(t)}" for t in tests[key]]
+    # The reproduction test failing before and passing after, and how this patch was chosen.
+    lines += reproduction_markdown(report.get("reproduction"))
+    lines += _choice(report)
     usage = report.get("usage", {})
-    lines += ["", "## Token usage", "",
+    lines += ["", "## Spend", "",
               f"{usage.get('calls', 0)} model call(s): {usage.get('prompt_tokens', 0)} prompt + "
-              f"{usage.get('completion_tokens', 0)} completion tokens.", "", "---",
+              f"{usage.get('completion_tokens', 0)} completion tokens."]
+    if report.get("spend"):
+        lines += [spend_line(report["spend"])]
+    lines += ["", "---",
               f"patchwright run {md.code(run_id)}" + (f" · [details]({run_url})" if run_url else "")
               + " · a draft: review it before merging."]
     return "\n".join(lines) + "\n"
+
+
+def _choice(report: dict) -> list[str]:
+    """How many candidates the last attempt tried and why this one; the table when there were several."""
+    candidates, chosen = report.get("candidates") or [], report.get("chosen")
+    if len(candidates) < 2:
+        return []
+    distinct = sum(1 for c in candidates if not c.get("same_as") and not c.get("problem"))
+    lines = ["", "## Candidates", "", f"{len(candidates)} candidate patches were tried ({distinct} distinct and "
+             f"applicable), each tested in a fresh container."]
+    if chosen:
+        lines += [f"This one is #{chosen['index']}: {md.text(chosen['why'])}."]
+    table = candidates_markdown(candidates, None)
+    return lines + table[3:]  # without its own heading

@@ -10,6 +10,7 @@ from tools.forge import markdown
 STAGES = {
     "queued": "⏳ queued",
     "localizing": "🔎 localizing the code to change",
+    "reproducing": "🧫 writing a test that reproduces the issue",
     "patching": "🛠️ patching",
     "testing": "🧪 testing",
     "done": "✅ done",
@@ -32,15 +33,19 @@ def refusal_text(sender: str, command: str, label: str) -> str:
 class StageTracker:
     """The runner's on_update callback: turns each finished node into the stage the run is now in."""
 
-    def __init__(self, show: Callable[[str, str], None], max_attempts: int):
-        self.show, self.max_attempts, self.attempt = show, max_attempts, 0
+    def __init__(self, show: Callable[[str, str], None], max_attempts: int, reproduce: bool = False):
+        self.show, self.max_attempts, self.attempt, self.reproduce = show, max_attempts, 0, reproduce
 
     def __call__(self, node: str, values: dict) -> None:
         status = values.get("exit_status")
         if node in ("ingest", "workspace", "index"):
             self.show("localizing", "")
-        elif node == "localize":
-            self.show("patching", f"attempt 1 of {self.max_attempts}")
+        elif node == "localize" and self.reproduce:
+            self.show("reproducing", "")
+        elif node == "localize" or (node == "reproduce" and values.get("reproduction")):
+            found = (values.get("reproduction") or {}).get("status")
+            said = {"reproduced": " (a new test reproduces the issue)", "not_reproduced": " (not reproduced)"}
+            self.show("patching", f"attempt 1 of {self.max_attempts}{said.get(found, '')}")
         elif node == "patch":
             self.attempt = values.get("attempt", self.attempt)
             if status == "running":

@@ -13,6 +13,7 @@ environment and never enters the run state, the run directory, a container or a 
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from agent.app.queue import JobQueue
 from agent.app.status import StageTracker, refusal_text, status_text
 from agent.app.webhook import store_for
 from agent.config import Settings
+from agent.report import spend_line
 from tools.forge.api import StatusComment, can_write, installation_forge, retry_policy
 from tools.forge.push import sync_mirror
 
@@ -157,7 +159,7 @@ class Worker:
         issue = load_github_issue(f"{repo.html_url}/issues/{job.number}", forge.github)
         owner, name = job.repo.split("/")
         mirror = sync_mirror(repo.clone_url, self.settings.home_dir / "app" / "mirrors" / f"{owner}+{name}.git", forge.token())
-        tracker = StageTracker(show, self.settings.run.max_attempts)
+        tracker = StageTracker(show, self.settings.run.max_attempts, self.settings.reproduce_enabled())
         try:
             if resuming:
                 result = resume_run(self.settings, run_id, on_update=tracker, **self.backends)
@@ -166,11 +168,12 @@ class Worker:
                 result = start_run(self.settings, request, run_id=run_id, on_update=tracker, **self.backends)
         except RunError as e:
             return "failed", str(e), ""
+        spent = _spent(result.run_dir)
         if not result.fixed:
-            return "failed", result.state.get("reason", "not fixed"), ""
+            return "failed", result.state.get("reason", "not fixed") + spent, ""
         pr = publish(forge, repo, gh_issue, result, draft=self.cfg.draft,
                      test_command=self.settings.run.test_command, run_url=self.run_url(run_id))
-        return "done", result.state.get("reason", "fixed"), pr.html_url
+        return "done", result.state.get("reason", "fixed") + spent, pr.html_url
 
     @contextmanager
     def _heartbeat(self, job_id: int):
@@ -188,6 +191,15 @@ class Worker:
             yield
         finally:
             stop.set()
+
+
+def _spent(run_dir) -> str:
+    """The run's spend for the status comment (from its report: tokens, seconds, budgets)."""
+    try:
+        spend = json.loads((run_dir / "report.json").read_text(encoding="utf-8")).get("spend")
+    except (OSError, ValueError):
+        return ""
+    return f". {spend_line(spend)}" if spend else ""
 
 
 def run_worker(settings: Settings, **backends) -> None:
