@@ -1,0 +1,138 @@
+"""Settings of patchwright compared side by side on the same instances, one model server, one run:
+
+    python benchmarks/arms.py --arm sr1:samples=1 --arm sr4:samples=4 --arm fn1:edit_format=whole_function
+    python benchmarks/arms.py --tag repro --arm base: --arm repro:reproduce=true --instances psf__requests-2317
+
+Each arm is NAME:KEY=VALUE,... over [run] (RunConfig fields; values parsed as JSON where they
+parse, else strings), on top of the README panel's CPU settings (one attempt, one edit retry).
+Per instance every arm runs in turn (`swebench run`, run id TAG-NAME), so an interrupted
+measurement has all arms on the same instances; then each arm is graded by our harness
+(`swebench eval`) and all are set side by side (`swebench compare`, first arm against each other,
+HTML in OUT/compare/). Printed and kept in benchmarks/out/arms-TAG.json per arm: resolved, the
+median and total seconds per instance, tokens, and the applicable-edit rate (attempts whose edits
+applied, per edit format) read from each run's report.json. Resumable; nothing else may run on
+the machine. Run it from a checkout pinned to one commit (`git worktree add`) when it spans sessions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agent.config import load_settings  # noqa: E402
+from agent.models import serve  # noqa: E402
+from agent.models.profiles import DEFAULT_PROFILE  # noqa: E402
+
+PANEL_REPOS = ("psf/requests", "pallets/flask", "mwaskom/seaborn", "pytest-dev/pytest")
+SHARED = ROOT.parent / "shared" / "swebench"
+BASE_RUN = {"max_attempts": 1, "max_edit_retries": 1}  # the README panel's CPU settings
+
+
+def panel(dataset: Path) -> list[str]:
+    rows = [json.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
+    return sorted(r["instance_id"] for r in rows if r["repo"] in PANEL_REPOS)
+
+
+def parse_arm(text: str) -> tuple[str, dict]:
+    name, _, spec = text.partition(":")
+    overrides = {}
+    for item in filter(None, spec.split(",")):
+        key, _, value = item.partition("=")
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = value.strip()
+    return name, overrides
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--arm", action="append", required=True, help="NAME:KEY=VALUE,... over [run]")
+    ap.add_argument("--dataset", type=Path, default=SHARED / "verified.jsonl")
+    ap.add_argument("--repos", type=Path, default=Path("/work/.mirror"))
+    ap.add_argument("--out", type=Path, default=Path("~/.patchwright/swebench").expanduser())
+    ap.add_argument("--instances", nargs="*", help="default: the panel")
+    ap.add_argument("--tag", default="arms")
+    ap.add_argument("--base-url", help="an already running server (default: start the embedded model)")
+    args = ap.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    arms = [parse_arm(a) for a in args.arm]
+    ids = args.instances or panel(args.dataset)
+    settings = load_settings(None)
+    for _, overrides in arms:  # a typo in a key fails here, before any model call
+        settings.run.model_validate({**settings.run.model_dump(), **BASE_RUN, **overrides})
+    proc, base_url = None, args.base_url
+    if not base_url:
+        args.out.mkdir(parents=True, exist_ok=True)
+        proc, base_url = serve.start_background(DEFAULT_PROFILE, port=0, log_file=args.out / f"{args.tag}-server.log")
+        serve.wait_ready(base_url, timeout=1800, proc=proc)
+    model = settings.model.model_copy(update={"base_url": base_url})
+    try:
+        for n, iid in enumerate(ids, 1):
+            print(f"[{n}/{len(ids)}] {iid}", flush=True)
+            for name, overrides in arms:
+                run = settings.run.model_validate({**settings.run.model_dump(), **BASE_RUN, **overrides})
+                _run(settings.model_copy(update={"model": model, "run": run}), args, f"{args.tag}-{name}", iid, name)
+    finally:
+        if proc is not None:
+            serve.stop(proc, timeout=60)
+    run_ids = [f"{args.tag}-{name}" for name, _ in arms]
+    for run_id in run_ids:
+        _cli("swebench", "eval", "--dataset", str(args.dataset), "--repos", str(args.repos), "--out", str(args.out),
+             "--predictions", str(args.out / run_id / "predictions.jsonl"), "--run-id", run_id,
+             *[x for i in ids for x in ("--instances", i)])
+    _cli("swebench", "compare", *run_ids, "--out", str(args.out))
+    figures = {run_id: _figures(args.out, run_id) for run_id in run_ids}
+    path = Path(__file__).parent / "out" / f"arms-{args.tag}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"arms": dict(arms), "base_run": BASE_RUN, "figures": figures}, indent=2))
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+def _run(settings, args, run_id: str, iid: str, name: str) -> None:
+    from agent.swebench.run import RunOptions, run_instances
+
+    opts = RunOptions(dataset=args.dataset, repos=args.repos, run_id=run_id, out_dir=args.out, instances=[iid])
+    for info in run_instances(settings, opts).instances.values():
+        print(f"  {name}: {info['status']} in {info.get('seconds', 0):.0f} s, patch {info.get('patch_chars', 0)} chars",
+              flush=True)
+
+
+def _cli(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, check=False)
+
+
+def _figures(out: Path, run_id: str) -> dict:
+    summary_path, report_path = out / run_id / "summary.json", out / "logs" / "run_evaluation" / run_id / "report.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {"instances": {}}
+    report = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    seconds = [i["seconds"] for i in summary["instances"].values() if "seconds" in i]
+    applied: dict[str, list[int]] = {}
+    for iid, info in summary["instances"].items():
+        run_report = Path(info.get("run_dir", "")) / "report.json"
+        if not run_report.is_file():
+            continue
+        for attempt in json.loads(run_report.read_text()).get("attempts", []):
+            fmt = attempt.get("edit_format", "search_replace")
+            ok = applied.setdefault(fmt, [0, 0])
+            ok[0] += attempt.get("outcome") != "patch_failed"
+            ok[1] += 1
+    return {"resolved": report.get("resolved_instances"), "offline": report.get("offline"),
+            "instances": len(seconds), "median_seconds": statistics.median(seconds) if seconds else None,
+            "total_seconds": round(sum(seconds), 1),
+            "tokens": sum(i.get("usage", {}).get("prompt_tokens", 0) + i.get("usage", {}).get("completion_tokens", 0)
+                          for i in summary["instances"].values()),
+            "applicable_edits": {fmt: f"{a}/{n}" for fmt, (a, n) in applied.items()}}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
