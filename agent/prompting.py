@@ -108,6 +108,26 @@ def feedback_on_edits(reply: str, problem: str, *, edit_format: EditFormat = "se
     return [{"role": "assistant", "content": reply}, {"role": "user", "content": feedback}]
 
 
+def fit_to_window(deps: Deps, messages: list[dict], fixed: int) -> list[dict]:
+    """The conversation cut to the window: the first `fixed` messages (the budgeted prompt) as
+    they are, the turns after them (a reply and its feedback) cut in the middle, longest first,
+    until everything with the reply's room fits. An edit retry carries the whole failed reply
+    back; without this, a long reply to a full prompt overflows the window and the server
+    refuses the request."""
+    room = deps.model.context_window() - reply_tokens(deps) - UNCOUNTED_TOKENS
+    fitted = [dict(m) for m in messages]
+
+    def total() -> int:
+        return sum(deps.count_tokens(m.get("content") or "") for m in fitted)
+
+    while total() > room:
+        longest = max(fitted[fixed:], key=lambda m: len(m.get("content") or ""), default=None)
+        if longest is None or len(longest["content"]) < 400:
+            break  # nothing left worth cutting: the budgeted prompt alone is what it is
+        longest["content"] = cut_text(longest["content"], len(longest["content"]) * 2 // 3)
+    return fitted
+
+
 def feedback_on_tests(*, timed_out: bool, oom_killed: bool, timeout: float, failing: list[str], output: str) -> str:
     """What the next patch prompt says about the failed test run (kept in the state until then)."""
     return render("test_feedback.j2", timed_out=timed_out, oom_killed=oom_killed, timeout=timeout,

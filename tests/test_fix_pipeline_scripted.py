@@ -83,3 +83,21 @@ def test_time_budget_stops_before_another_attempt_and_says_so(tmp_path):
     report = json.loads((result.run_dir / "report.json").read_text())
     assert "time budget reached" in report["reason"] and "run.budget_seconds = 0" in report["reason"]
     assert len(model.requests) == 1  # the second reply was never asked for
+
+
+def test_an_edit_retry_after_a_long_reply_still_fits_the_window(tmp_path):
+    # A first reply as long as the reply budget allows, that does not apply: its retry carries it
+    # back, cut so that prompt + reply room stay inside the 8K window (the server refused 9,312
+    # tokens on pallets__flask-5014 before).
+    long_wrong = "I will change it.\n" + ("x = 1  # padding of a rambling answer\n" * 400) + WRONG_REPLY.replace(
+        "min(value, low)", "min(value, nowhere)")
+    sandbox = ScriptedSandbox([BEFORE.result(), AFTER.result()])
+    model = ScriptedModel([long_wrong, FIX_REPLY], context_window=4096)
+    settings = Settings(home=tmp_path, run={"max_attempts": 1, "max_edit_retries": 1})
+    result = run_demo(settings, serve_model=False, model=model, sandbox=sandbox)
+    assert result.fixed
+    first, retry = model.requests
+    room = 4096 - settings.model.max_tokens
+    assert sum(model.count_tokens(m["content"]) for m in first) + model.count_tokens(long_wrong) > room  # uncut: too long
+    assert sum(model.count_tokens(m["content"]) for m in retry) <= room
+    assert "could not be applied" in retry[-1]["content"] and retry[:len(first)] == first

@@ -78,7 +78,7 @@ def _candidate(slot: Slot, messages: list[dict], reply: str, workspace: str, edi
                deps: Deps) -> dict:
     """Apply one reply; edits that do not apply go back to the model with what went wrong, up to
     run.max_edit_retries more turns (each within the budget): a conversation of this candidate's."""
-    root, retries = Path(workspace), deps.settings.run.max_edit_retries
+    root, retries, fixed = Path(workspace), deps.settings.run.max_edit_retries, len(messages)
     for turn in range(1, retries + 2):
         # Every answer applies to the base files: the previous answer's blocks may have applied in
         # part, and a run killed while editing resumes here with its edits still in the working copy.
@@ -97,7 +97,7 @@ def _candidate(slot: Slot, messages: list[dict], reply: str, workspace: str, edi
             problem = spent
             break
         messages = messages + prompting.feedback_on_edits(reply, problem, edit_format=edit_format)
-        reply = deps.ask("patch", messages, **_sampling([slot])).content
+        reply = deps.ask("patch", prompting.fit_to_window(deps, messages, fixed), **_sampling([slot])).content
     reset_worktree(root)  # no edit of this candidate stays: the next one, verify or deliver sees the base files
     return made(slot, diff="", problem=problem, turns=turn)
 

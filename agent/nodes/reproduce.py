@@ -38,7 +38,7 @@ def reproduce(state: dict, deps: Deps) -> dict:
         if spent := deps.over_budget():  # optional work: not even the first ask past the budget
             tried["reason"] = spent
             break
-        reply = deps.ask("reproduce", messages).content
+        reply = deps.ask("reproduce", prompting.fit_to_window(deps, messages, len(asked))).content
         tried["turns"] = turn
         try:
             test = _test_in(root, reply, files)
