@@ -61,12 +61,13 @@ def main() -> int:
     ap.add_argument("--instances", nargs="*", help="default: the panel")
     ap.add_argument("--tag", default="arms")
     ap.add_argument("--base-url", help="an already running server (default: start the embedded model)")
+    ap.add_argument("--config", type=Path, help="patchwright config (its [model] profile, [sandbox], [run] base)")
     args = ap.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
     arms = [parse_arm(a) for a in args.arm]
     ids = args.instances or panel(args.dataset)
-    settings = load_settings(None)
+    settings = load_settings(args.config)
     for _, overrides in arms:  # a typo in a key fails here, before any model call
         settings.run.model_validate({**settings.run.model_dump(), **BASE_RUN, **overrides})
     proc, base_url = None, args.base_url

@@ -110,3 +110,26 @@ def test_a_flag_the_installed_vllm_does_not_know_fails_before_start():
     stale = dataclasses.replace(base, vllm_args=[*base.vllm_args, "--rope-scaling", '{"rope_type": "dynamic"}'])
     with pytest.raises(ModelError, match=r"vLLM 0\.32\.0 refuses the command of profile .*does not know --rope-scaling"):
         build_command(stale, backend="vllm")
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(2400)
+def test_agent_mode_tool_calls_round_trip_through_vllm(vllm_url, tmp_path):
+    """Agent mode with native tool calls on vLLM's hermes parser: the model's call comes back parsed,
+    runs in the run's container, and its result goes back to the model as a tool message."""
+    from agent.config import RunConfig, Settings
+    from agent.demo_run import run_demo
+    from agent.trajectory import Trajectory
+
+    settings = Settings(home=tmp_path, model=OpenAIModelConfig(base_url=vllm_url, timeout=1200, max_retries=0),
+                        run=RunConfig(solve="agent", agent_max_steps=2, max_attempts=1))
+    result = run_demo(settings, serve_model=False)
+    trajectory = Trajectory.of_run(result.run_dir)
+    steps = trajectory.events("agent_step")
+    assert steps and steps[0]["tool"] is not None, steps  # a parsed call under tool_choice "required"
+    calls = [e for e in trajectory.events("model") if e["node"] == "agent"]
+    assert len(calls) == 2 and calls[0].get("tool_calls")
+    second = calls[1]["request"]
+    assert any(m["role"] == "tool" and m.get("tool_call_id") == calls[0]["tool_calls"][0]["id"] for m in second)
+    report = json.loads((result.run_dir / "report.json").read_text())
+    assert report["agent"]["tool_calls"] == "native" and len(report["agent"]["steps"]) == 2
