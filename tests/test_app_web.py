@@ -37,6 +37,13 @@ def _fixed_run(runs_dir, run_id: str) -> None:
     for node in ("ingest", "workspace", "index", "localize", "patch"):
         trajectory.add("node", node=node, seconds=0.1, exit_status="running")
     trajectory.add("model", node="patch", reply="split on any whitespace", prompt_tokens=900, completion_tokens=40, seconds=1.5)
+    trajectory.add("agent_step", node="agent", attempt=1, step=1, agent=1, tool="view", ok=True,
+                   arguments={"path": "textkit/words.py"}, observation="1 | def word_count(text):<script>x</script>",
+                   prompt_tokens=700, completion_tokens=12)
+    trajectory.add("agent_step", node="agent", attempt=1, step=2, agent=1, tool=None,
+                   format_error="no ```tool block in the reply", prompt_tokens=720, completion_tokens=30)
+    trajectory.add("candidate", node="verify", attempt=1, index=1, chosen=True, diff_lines=2, votes=1,
+                   regressions=[], reproduction="passed")
     trajectory.add("tests", node="verify", phase="attempt-1", exit_code=0, timed_out=False, seconds=2.0)
     before = {BUG_TEST: "failed", "tests/test_words.py::test_word_count_simple": "passed"}
     after = {BUG_TEST: "passed", "tests/test_words.py::test_word_count_simple": "passed"}
@@ -85,6 +92,10 @@ def test_run_page_shows_diff_evidence_and_trajectory(site):
     assert '<span class="add">+    return len(text.split())</span>' in html
     assert f"<b>{BUG_TEST}</b> (fails before, passes after)" in html
     assert "900 + 40 tokens" in html and "attempt-1: exit 0" in html
+    # Agent mode's steps and the candidates, the model's words escaped.
+    assert "step 1: <code>view</code>, 700 + 12 tokens" in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "malformed reply: no ```tool block in the reply" in html
+    assert "candidate 1 (chosen): 2 changed lines, 1 vote(s), 0 regression(s), reproduction passed" in html
     shot = screenshot(url + "/runs/run-fixed", tmp_path, "run")
     assert shot.size == (1280, 900)
     assert share(shot, "#ccffd8") > 0.005      # the added line, green
