@@ -29,15 +29,10 @@ sys.path.insert(0, str(ROOT))
 from agent.config import load_settings  # noqa: E402
 from agent.models import serve  # noqa: E402
 from agent.models.profiles import DEFAULT_PROFILE  # noqa: E402
+from benchmarks.panel import DATASET, MIRRORS, panel  # noqa: E402
 
-PANEL_REPOS = ("psf/requests", "pallets/flask", "mwaskom/seaborn", "pytest-dev/pytest")
-SHARED = ROOT.parent / "shared" / "swebench"
 BASE_RUN = {"max_attempts": 1, "max_edit_retries": 1}  # the README panel's CPU settings
 
-
-def panel(dataset: Path) -> list[str]:
-    rows = [json.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
-    return sorted(r["instance_id"] for r in rows if r["repo"] in PANEL_REPOS)
 
 
 def parse_arm(text: str) -> tuple[str, dict]:
@@ -55,8 +50,8 @@ def parse_arm(text: str) -> tuple[str, dict]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--arm", action="append", required=True, help="NAME:KEY=VALUE,... over [run]")
-    ap.add_argument("--dataset", type=Path, default=SHARED / "verified.jsonl")
-    ap.add_argument("--repos", type=Path, default=Path("/work/.mirror"))
+    ap.add_argument("--dataset", type=Path, default=DATASET)
+    ap.add_argument("--repos", type=Path, default=MIRRORS)
     ap.add_argument("--out", type=Path, default=Path("~/.patchwright/swebench").expanduser())
     ap.add_argument("--instances", nargs="*", help="default: the panel")
     ap.add_argument("--tag", default="arms")
