@@ -11,7 +11,9 @@ measurement has all arms on the same instances; then each arm is graded by our h
 HTML in OUT/compare/). Printed and kept in benchmarks/out/arms-TAG.json per arm: resolved, the
 median and total seconds per instance, tokens, and the applicable-edit rate (attempts whose edits
 applied, per edit format) read from each run's report.json. Resumable; nothing else may run on
-the machine. Run it from a checkout pinned to one commit (`git worktree add`) when it spans sessions.
+the machine. Results are kept in the checkout too (benchmarks/ledger/TAG/, see benchmarks/ledger.py),
+so that a measurement spread over sessions continues on a new machine: commit the ledger, and run
+the same command from a worktree at the commit the ledger names, with --ledger pointing at it.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import logging
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from agent.config import load_settings  # noqa: E402
 from agent.models import serve  # noqa: E402
 from agent.models.profiles import DEFAULT_PROFILE  # noqa: E402
+from benchmarks import ledger as ledger_  # noqa: E402
 from benchmarks.panel import DATASET, MIRRORS, panel  # noqa: E402
 
 BASE_RUN = {"max_attempts": 1, "max_edit_retries": 1}  # the README panel's CPU settings
@@ -57,7 +61,11 @@ def main() -> int:
     ap.add_argument("--tag", default="arms")
     ap.add_argument("--base-url", help="an already running server (default: start the embedded model)")
     ap.add_argument("--config", type=Path, help="patchwright config (its [model] profile, [sandbox], [run] base)")
+    ap.add_argument("--ledger", type=Path, help="where results are kept in a checkout (default: benchmarks/ledger/TAG)")
+    ap.add_argument("--stop-after", type=float, help="start no instance after this many seconds; then grade")
+    ap.add_argument("--allow-other-commit", action="store_true", help="continue a ledger from another commit")
     args = ap.parse_args()
+    args.ledger = args.ledger or ROOT / "benchmarks" / "ledger" / args.tag
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
     arms = [parse_arm(a) for a in args.arm]
@@ -65,28 +73,39 @@ def main() -> int:
     settings = load_settings(args.config)
     for _, overrides in arms:  # a typo in a key fails here, before any model call
         settings.run.model_validate({**settings.run.model_dump(), **BASE_RUN, **overrides})
+    run_ids = [f"{args.tag}-{name}" for name, _ in arms]
+    ledger_.pin(args.ledger, ROOT, {"base_run": BASE_RUN, "arms": dict(arms)}, args.allow_other_commit)
+    for run_id in run_ids:
+        held = ledger_.restore(args.ledger, args.out, run_id)
+        ledger_.restore_grades(args.ledger, args.out, run_id)
+        print(f"{run_id}: {held} instance(s) from the ledger {args.ledger}", flush=True)
     proc, base_url = None, args.base_url
     if not base_url:
         args.out.mkdir(parents=True, exist_ok=True)
         proc, base_url = serve.start_background(DEFAULT_PROFILE, port=0, log_file=args.out / f"{args.tag}-server.log")
         serve.wait_ready(base_url, timeout=1800, proc=proc)
     model = settings.model.model_copy(update={"base_url": base_url})
+    started = time.monotonic()
     try:
         for n, iid in enumerate(ids, 1):
+            if args.stop_after and time.monotonic() - started > args.stop_after:
+                print(f"--stop-after {args.stop_after:.0f} s: the rest next session", flush=True)
+                break
             print(f"[{n}/{len(ids)}] {iid}", flush=True)
             for name, overrides in arms:
                 run = settings.run.model_validate({**settings.run.model_dump(), **BASE_RUN, **overrides})
                 _run(settings.model_copy(update={"model": model, "run": run}), args, f"{args.tag}-{name}", iid, name)
+                ledger_.save(args.ledger, args.out, f"{args.tag}-{name}")
     finally:
         if proc is not None:
             serve.stop(proc, timeout=60)
-    run_ids = [f"{args.tag}-{name}" for name, _ in arms]
     for run_id in run_ids:
         _cli("swebench", "eval", "--dataset", str(args.dataset), "--repos", str(args.repos), "--out", str(args.out),
              "--predictions", str(args.out / run_id / "predictions.jsonl"), "--run-id", run_id,
              *[x for i in ids for x in ("--instances", i)])
+        ledger_.save_grades(args.ledger, args.out, run_id)
     _cli("swebench", "compare", *run_ids, "--out", str(args.out))
-    figures = {run_id: _figures(args.out, run_id) for run_id in run_ids}
+    figures = {run_id: _figures(args.out, args.ledger, run_id) for run_id in run_ids}
     path = Path(__file__).parent / "out" / f"arms-{args.tag}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"arms": dict(arms), "base_run": BASE_RUN, "figures": figures}, indent=2))
@@ -107,17 +126,17 @@ def _cli(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, check=False)
 
 
-def _figures(out: Path, run_id: str) -> dict:
+def _figures(out: Path, ledger: Path, run_id: str) -> dict:
     summary_path, report_path = out / run_id / "summary.json", out / "logs" / "run_evaluation" / run_id / "report.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {"instances": {}}
     report = json.loads(report_path.read_text()) if report_path.is_file() else {}
     seconds = [i["seconds"] for i in summary["instances"].values() if "seconds" in i]
     applied: dict[str, list[int]] = {}
     for iid, info in summary["instances"].items():
-        run_report = Path(info.get("run_dir", "")) / "report.json"
-        if not run_report.is_file():
+        run_report = ledger_.report(ledger, run_id, iid)  # kept there for every instance run so far
+        if run_report is None:
             continue
-        for attempt in json.loads(run_report.read_text()).get("attempts", []):
+        for attempt in run_report.get("attempts") or []:
             fmt = attempt.get("edit_format", "search_replace")
             ok = applied.setdefault(fmt, [0, 0])
             ok[0] += attempt.get("outcome") != "patch_failed"

@@ -9,7 +9,11 @@ limit, the CPU settings of the README's panel: one attempt, one edit retry), the
 (`swebench peer mini-swe-agent`, agent.wall_time_limit_seconds = the same limit). Both are then
 graded by our harness (`swebench eval`) and set side by side (`swebench compare`, terminal table
 and the HTML report in OUT/compare/). Resumable: run it again and it continues with the instances
-not done; a limit is never shortened to fit a session. Nothing else may run on the machine: with
+not done; a limit is never shortened to fit a session. Results are kept in the checkout as well
+(benchmarks/ledger/TAG/, see benchmarks/ledger.py: predictions, summaries, grades), so a measurement
+continues on a new machine: commit the ledger after a session, and next time run the same command
+from a worktree at the commit the ledger names (`git worktree add DIR COMMIT`, then
+`python DIR/benchmarks/peers.py --ledger $PWD/benchmarks/ledger/panel`). Nothing else may run on the machine: with
 2 cores, a second CPU-heavy job slows the model tenfold. Run it from a checkout pinned to one commit
 (`git worktree add`), so that a measurement spread over sessions measures one version of ours.
 
@@ -32,9 +36,11 @@ sys.path.insert(0, str(ROOT))
 from agent.config import load_settings  # noqa: E402
 from agent.models import serve  # noqa: E402
 from agent.models.profiles import DEFAULT_PROFILE  # noqa: E402
+from benchmarks import ledger as ledger_  # noqa: E402
 from benchmarks.panel import DATASET, MIRRORS, panel  # noqa: E402
 
 FIGURES = Path(__file__).parent / "out" / "peers.json"
+RUN = {"max_attempts": 1, "max_edit_retries": 1}  # the README panel's CPU settings
 
 
 
@@ -47,11 +53,20 @@ def main() -> int:
     ap.add_argument("--instances", nargs="*", help="default: the panel")
     ap.add_argument("--tag", default="panel", help="run ids: TAG-patchwright and TAG-mini-swe-agent")
     ap.add_argument("--base-url", help="an already running server (default: start the embedded model)")
+    ap.add_argument("--ledger", type=Path, help="where results are kept in a checkout (default: benchmarks/ledger/TAG)")
+    ap.add_argument("--stop-after", type=float, help="start no instance after this many seconds; then grade")
+    ap.add_argument("--allow-other-commit", action="store_true", help="continue a ledger from another commit")
     args = ap.parse_args()
+    args.ledger = args.ledger or ROOT / "benchmarks" / "ledger" / args.tag
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per tokenize request otherwise
 
     ids = args.instances or panel(args.dataset)
     ours, peer = f"{args.tag}-patchwright", f"{args.tag}-mini-swe-agent"
+    ledger_.pin(args.ledger, ROOT, {"limit_seconds": args.limit, "run": RUN}, args.allow_other_commit)
+    for run_id in (ours, peer):
+        held = ledger_.restore(args.ledger, args.out, run_id)
+        ledger_.restore_grades(args.ledger, args.out, run_id)
+        print(f"{run_id}: {held} instance(s) from the ledger {args.ledger}", flush=True)
     proc = None
     if args.base_url:
         base_url = args.base_url
@@ -64,9 +79,14 @@ def main() -> int:
         settings = _settings(base_url, args.limit)
         started = time.monotonic()
         for n, iid in enumerate(ids, 1):
+            if args.stop_after and time.monotonic() - started > args.stop_after:
+                print(f"--stop-after {args.stop_after:.0f} s: the rest next session", flush=True)
+                break
             print(f"[{n}/{len(ids)}] {iid}", flush=True)
             _ours(settings, args, ours, iid)
             _peer(settings, args, peer, iid)
+            for run_id in (ours, peer):
+                ledger_.save(args.ledger, args.out, run_id)
         print(f"both scaffolds: {time.monotonic() - started:.0f} s this session", flush=True)
     finally:
         if proc is not None:
@@ -74,6 +94,7 @@ def main() -> int:
     for run_id in (ours, peer):  # grading needs no model: the server is down by now
         _cli("swebench", "eval", "--dataset", str(args.dataset), "--repos", str(args.repos), "--out", str(args.out),
              "--predictions", str(args.out / run_id / "predictions.jsonl"), "--run-id", run_id, *_ids(ids))
+        ledger_.save_grades(args.ledger, args.out, run_id)
     _cli("swebench", "compare", ours, peer, "--out", str(args.out))
     _figures(args, ids, ours, peer)
     return 0
@@ -84,7 +105,7 @@ def _settings(base_url: str, limit: float):
     return settings.model_copy(update={
         "model": settings.model.model_copy(update={"base_url": base_url}),
         # The README panel's CPU settings, plus the per-instance limit both scaffolds get.
-        "run": settings.run.model_copy(update={"max_attempts": 1, "max_edit_retries": 1, "budget_seconds": limit}),
+        "run": settings.run.model_copy(update={**RUN, "budget_seconds": limit}),
     })
 
 
@@ -120,7 +141,7 @@ def _cli(*args: str) -> None:
 
 
 def _figures(args, ids: list[str], ours: str, peer: str) -> None:
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = ledger_.commit_of(ROOT)
     figures = {"instances": len(ids), "limit_seconds": args.limit, "commit": commit, "runs": {}}
     for run_id in (ours, peer):
         report = args.out / "logs" / "run_evaluation" / run_id / "report.json"

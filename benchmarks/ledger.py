@@ -1,0 +1,123 @@
+"""A measurement's results kept in the repository, so that one spread over sessions survives a new
+machine: the run directory (~/.patchwright/swebench) does not, the checkout does.
+
+LEDGER/meta.json names the commit being measured; LEDGER/RUN_ID/ holds the run's
+predictions.jsonl, summary.json, per instance its report.json without the parts that quote the
+repository (agent observations), so that figures read later need no trajectory, and the harness's
+grade (outcome.json and the official report.json), so that a graded instance is not graded again. Before a session the
+ledger is merged into the run directory (instances in predictions.jsonl are skipped, as on any
+resume); after each instance the run directory is copied back. Trajectories and test logs stay in
+the run directory: they quote the benchmark repositories' code, which is not ours to commit.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+KEEP = ("status", "reason", "attempts", "tests", "reproduction", "candidates", "chosen", "usage", "spend",
+        "node_seconds", "files_changed")
+
+
+def commit_of(root: Path) -> str:
+    return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def pin(ledger: Path, root: Path, settings: dict, allow_other_commit: bool = False) -> dict:
+    """Record (first session) or check (later ones) the commit and settings measured."""
+    ledger.mkdir(parents=True, exist_ok=True)
+    path, commit = ledger / "meta.json", commit_of(root)
+    meta = json.loads(path.read_text()) if path.is_file() else {"commit": commit, "settings": settings}
+    if meta["commit"] != commit and not allow_other_commit:
+        raise SystemExit(f"ledger {ledger} measures commit {meta['commit']}, this checkout is {commit}: run it from "
+                         f"`git worktree add DIR {meta['commit']}`, or pass --allow-other-commit")
+    if meta["settings"] != settings:
+        raise SystemExit(f"ledger {ledger} was measured with {meta['settings']}, not {settings}")
+    path.write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+def restore(ledger: Path, out: Path, run_id: str) -> int:
+    """Merge the ledger's results for RUN_ID into OUT/RUN_ID; returns how many instances it holds."""
+    src, dst = ledger / run_id, out / run_id
+    if not (src / "predictions.jsonl").is_file():
+        return 0
+    dst.mkdir(parents=True, exist_ok=True)
+    have = _predictions(dst / "predictions.jsonl")
+    theirs = _predictions(src / "predictions.jsonl")
+    merged = {**theirs, **have}
+    (dst / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in merged.values()))
+    if (src / "summary.json").is_file():
+        summary = json.loads((src / "summary.json").read_text())
+        if (dst / "summary.json").is_file():
+            summary["instances"].update(json.loads((dst / "summary.json").read_text())["instances"])
+        (dst / "summary.json").write_text(json.dumps(summary, indent=2))
+    return len(merged)
+
+
+def save(ledger: Path, out: Path, run_id: str) -> None:
+    src, dst = out / run_id, ledger / run_id
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("predictions.jsonl", "summary.json"):
+        if (src / name).is_file():
+            shutil.copyfile(src / name, dst / name)
+    summary = json.loads((src / "summary.json").read_text()) if (src / "summary.json").is_file() else {"instances": {}}
+    for iid, info in summary["instances"].items():
+        report = Path(info.get("run_dir", "")) / "report.json"
+        if report.is_file():
+            (dst / "reports").mkdir(exist_ok=True)
+            (dst / "reports" / f"{iid}.json").write_text(json.dumps(trim(json.loads(report.read_text())), indent=2))
+
+
+def save_grades(ledger: Path, out: Path, run_id: str) -> None:
+    """The harness's per-instance grades: LOG_ROOT/MODEL/IID/{outcome,report}.json."""
+    root = out / "logs" / "run_evaluation" / run_id
+    for outcome in root.glob("*/*/outcome.json"):
+        if json.loads(outcome.read_text()).get("status") == "error":
+            continue  # graded again next time
+        dst = ledger / run_id / "grades" / outcome.parent.relative_to(root)
+        dst.mkdir(parents=True, exist_ok=True)
+        for name in ("outcome.json", "report.json"):
+            if (outcome.parent / name).is_file():
+                shutil.copyfile(outcome.parent / name, dst / name)
+
+
+def restore_grades(ledger: Path, out: Path, run_id: str) -> None:
+    src, root = ledger / run_id / "grades", out / "logs" / "run_evaluation" / run_id
+    for outcome in src.glob("*/*/outcome.json"):
+        dst = root / outcome.parent.relative_to(src)
+        if (dst / "outcome.json").is_file():
+            continue
+        dst.mkdir(parents=True, exist_ok=True)
+        for f in outcome.parent.iterdir():
+            shutil.copyfile(f, dst / f.name)
+
+
+def report(ledger: Path, run_id: str, iid: str) -> dict | None:
+    path = ledger / run_id / "reports" / f"{iid}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def trim(report: dict) -> dict:
+    kept = {k: report.get(k) for k in KEEP}
+    agent = report.get("agent")
+    if agent:  # how the loop ended and how many steps, not what the tools printed
+        kept["agent"] = {k: v for k, v in agent.items() if k not in ("steps", "runs")} | {
+            "steps": len(agent.get("steps", [])),
+            "runs": [{"index": r.get("index"), "ended": r.get("ended"), "steps": len(r.get("steps", []))}
+                     for r in agent.get("runs", [])]}
+    return kept
+
+
+def _predictions(path: Path) -> dict[str, dict]:
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+            out[row["instance_id"]] = row
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue  # a line cut by a kill: that instance runs again
+    return out

@@ -1,0 +1,71 @@
+"""A measurement spread over sessions continues on a new machine from the ledger in the checkout."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.swebench.run import done_ids
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is not an installed package
+from benchmarks import ledger  # noqa: E402
+
+
+def _run_dir(out, run_id, iid, report):
+    run = out / run_id
+    inst = run / "runs" / iid
+    inst.mkdir(parents=True)
+    (inst / "report.json").write_text(json.dumps(report))
+    (run / "predictions.jsonl").write_text(json.dumps(
+        {"instance_id": iid, "model_name_or_path": "m", "model_patch": "diff"}) + "\n")
+    (run / "summary.json").write_text(json.dumps({"run_id": run_id, "instances": {
+        iid: {"status": "fixed", "seconds": 12.0, "run_dir": str(inst)}}}))
+    grade = out / "logs" / "run_evaluation" / run_id / "m" / iid
+    grade.mkdir(parents=True)
+    (grade / "outcome.json").write_text(json.dumps({"status": "graded", "resolved": True}))
+    (grade / "test_output.txt").write_text("repository output, not kept")
+
+
+def test_a_new_machine_resumes_from_the_ledger(tmp_path):
+    old, new, book = tmp_path / "old", tmp_path / "new", tmp_path / "ledger"
+    report = {"status": "fixed", "attempts": [{"edit_format": "search_replace", "outcome": "applied"}],
+              "agent": {"ended": "submit", "steps": [{"observation": "code of theirs"}], "tool_calls": 1}}
+    _run_dir(old, "r", "a__b-1", report)
+    ledger.save(book, old, "r")
+    ledger.save_grades(book, old, "r")
+
+    assert ledger.restore(book, new, "r") == 1
+    ledger.restore_grades(book, new, "r")
+    assert done_ids(new / "r" / "predictions.jsonl") == {"a__b-1"}  # not run again
+    assert json.loads((new / "r" / "summary.json").read_text())["instances"]["a__b-1"]["seconds"] == 12.0
+    graded = new / "logs" / "run_evaluation" / "r" / "m" / "a__b-1"
+    assert json.loads((graded / "outcome.json").read_text())["resolved"] is True  # not graded again
+    assert not (graded / "test_output.txt").exists()
+    kept = ledger.report(book, "r", "a__b-1")
+    assert kept["attempts"] == report["attempts"]
+    assert kept["agent"]["steps"] == 1 and "code of theirs" not in json.dumps(kept)
+
+
+def test_restore_keeps_what_this_machine_already_has(tmp_path):
+    old, book = tmp_path / "old", tmp_path / "ledger"
+    _run_dir(old, "r", "a__b-1", {"status": "fixed"})
+    ledger.save(book, old, "r")
+    new = tmp_path / "new"
+    _run_dir(new, "r", "c__d-2", {"status": "unfixed"})
+    assert ledger.restore(book, new, "r") == 2
+    assert done_ids(new / "r" / "predictions.jsonl") == {"a__b-1", "c__d-2"}
+
+
+def test_the_ledger_refuses_another_commit(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    ledger.pin(tmp_path / "book", repo, {"limit": 600})
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "two"], check=True)
+    with pytest.raises(SystemExit, match="measures commit"):
+        ledger.pin(tmp_path / "book", repo, {"limit": 600})
+    with pytest.raises(SystemExit, match="measured with"):
+        ledger.pin(tmp_path / "book", repo, {"limit": 300}, allow_other_commit=True)
