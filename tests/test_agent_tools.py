@@ -259,6 +259,8 @@ def test_toolbox_without_docker_edits_tests_and_submits(repo, tmp_path):
     assert not (repo / "tests" / "test_repro.py").exists()  # only there while the test ran
     assert "test_repro" not in box.diff()
 
-    done = box.call("submit", {})
+    done = box.call("submit", {"summary": "  The greeting said hello; it says hi now.  "})
     assert done.submitted and "pkg/greet.py" in done.text
+    assert done.extra["summary"] == "The greeting said hello; it says hi now."  # for the pull request
+    assert box.call("submit", {}).submitted  # the summary is optional
     box.close()

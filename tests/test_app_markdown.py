@@ -132,3 +132,17 @@ def test_pull_request_body_shows_the_models_images_and_html_as_text(tmp_path, gi
     assert "<img" not in out and 'href="http://evil' not in out and "<b>" not in out  # ...as text only
     assert "&lt;img src=x onerror=alert(1)&gt;" in out and "<code>http://evil/p.png</code>" in out
     assert "<h2>Summary</h2>" in out and "<td><code>tests/test_numbers.py::test_clamp</code></td>" in out  # our markup stays
+
+
+def test_an_agent_runs_pull_request_quotes_the_chosen_agents_submit_summary(tmp_path):
+    """Agent mode has no prose before an edit block: the explanation is what the chosen agent told submit."""
+    from agent.app.publish import explanation
+
+    trajectory = Trajectory(tmp_path / "trajectory.jsonl")
+    trajectory.add("agent_step", node="agent", agent=1, tool="submit", extra={"summary": "agent one's words"})
+    trajectory.add("agent_step", node="agent", agent=2, tool="submit", extra={"summary": "the bound was wrong"})
+    trajectory.add("agent_step", node="agent", agent=2, tool="view", extra={"summary": "not a submit"})
+    assert explanation(tmp_path, agent=2) == "the bound was wrong"
+    assert explanation(tmp_path, agent=1) == "agent one's words"
+    trajectory.add("agent_step", node="agent", agent=3, tool="submit", extra={})
+    assert explanation(tmp_path, agent=3) == ""  # submitted without a summary, and no patch reply

@@ -56,8 +56,13 @@ BASH = ToolSpec(
 SUBMIT = ToolSpec(
     name="submit",
     description="Finish: your changes so far are the fix. Call it when the change is made and tested.",
-    parameters={"type": "object", "properties": {}, "additionalProperties": False},
+    parameters={"type": "object",
+                "properties": {"summary": {"type": "string",
+                                           "description": "for the pull request: what was wrong and what you "
+                                                          "changed, in a sentence or two"}},
+                "additionalProperties": False},
 )
+SUMMARY_CHARS = 1500  # the pull request quotes it; a model cannot fill the body with it
 
 
 def make_toolbox(state: dict, deps: Deps) -> "AgentToolBox":
@@ -151,12 +156,13 @@ class AgentToolBox:
         observation.extra.update(tests=counts)
         return observation
 
-    def _submit(self) -> Observation:
+    def _submit(self, summary: str = "") -> Observation:
         diff = self.diff()
         files = _FILE_IN_DIFF.findall(diff)
         text = (f"submitted: your changes to {', '.join(files)}" if files
                 else "submitted, but nothing in the repository has changed")
-        return Observation(text, submitted=True, extra={"files_changed": files})
+        extra = {"files_changed": files} | ({"summary": summary.strip()[:SUMMARY_CHARS]} if summary.strip() else {})
+        return Observation(text, submitted=True, extra=extra)
 
     # -- host and container ---------------------------------------------------------------
     def _synced(self, observation: Observation) -> Observation:

@@ -35,18 +35,24 @@ def publish(forge, repo, issue, result, *, draft: bool, test_command: str, run_u
     sha = commit_patch(workspace, state["base_commit"], patch, message)
     branch = branch_for(issue.number)
     push_branch(workspace, repo.clone_url, sha, branch, forge.token())
-    body = pr_body(issue, report, evidence, explanation(run_dir), test_command, result.run_id, run_url)
+    prose = explanation(run_dir, (report.get("agent") or {}).get("agent"))
+    body = pr_body(issue, report, evidence, prose, test_command, result.run_id, run_url)
     return upsert_pull(repo, branch, repo.default_branch, title, body, draft=draft)
 
 
-def explanation(run_dir: Path) -> str:
-    """The model's prose before its first edit block in the last patch reply (untrusted text)."""
-    replies = []
+def explanation(run_dir: Path, agent: int | None = None) -> str:
+    """The model's own words on its fix (untrusted text): in agent mode the summary it gave submit
+    (the chosen agent's, `agent`), else its prose before the first edit block in the last patch reply."""
+    replies, summaries = [], []
     path = run_dir / "trajectory.jsonl"
     for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
         event = json.loads(line)
         if event.get("type") == "model" and event.get("node") == "patch":
             replies.append(event.get("reply") or "")
+        elif event.get("type") == "agent_step" and event.get("tool") == "submit" and agent in (None, event.get("agent")):
+            summaries.append((event.get("extra") or {}).get("summary", ""))
+    if summaries and summaries[-1]:
+        return summaries[-1]
     if not replies:
         return ""
     lines = replies[-1].splitlines()
