@@ -13,8 +13,10 @@ patch, which a run never sees): the same test with the gold patch applied. Figur
 - reproduced: the classifier's verdict (an assertion or the issue's exception, not a broken test);
 - oracle: reproduced on the base and passes with the gold patch.
 
-Resumable: benchmarks/out/reproduction.json keeps each instance as it finishes. One model server,
-nothing else on the machine (2 cores).
+Resumable: benchmarks/out/reproduction.json keeps each instance as it finishes, with the commit
+measured; commit it after a session and continue from a worktree at that commit
+(`python DIR/benchmarks/reproduction.py --figures $PWD/benchmarks/out/reproduction.json`). One model
+server, nothing else on the machine (2 cores).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from agent.config import load_settings  # noqa: E402
 from agent.models import serve  # noqa: E402
 from agent.models.profiles import DEFAULT_PROFILE  # noqa: E402
+from benchmarks.ledger import commit_of  # noqa: E402
 from benchmarks.panel import DATASET, MIRRORS, panel  # noqa: E402
 
 FIGURES = Path(__file__).parent / "out" / "reproduction.json"
@@ -95,15 +98,23 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("~/.patchwright/benchmarks/reproduction").expanduser())
     ap.add_argument("--instances", nargs="*", help="default: the panel")
     ap.add_argument("--base-url", help="an already running server (default: start the embedded model)")
+    ap.add_argument("--figures", type=Path, default=FIGURES, help="the resumable results file")
+    ap.add_argument("--stop-after", type=float, help="start no instance after this many seconds")
+    ap.add_argument("--allow-other-commit", action="store_true", help="continue results from another commit")
     args = ap.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    commit = commit_of(ROOT)
 
     from agent.swebench.dataset import load_dataset, load_specs
     from agent.swebench.harness import Harness
 
     rows = load_dataset(args.dataset)
     ids = args.instances or panel(args.dataset)
-    done = json.loads(FIGURES.read_text())["instances"] if FIGURES.is_file() else {}
+    kept = json.loads(args.figures.read_text()) if args.figures.is_file() else {"commit": commit, "instances": {}}
+    if kept.get("commit") != commit and not args.allow_other_commit:
+        raise SystemExit(f"{args.figures} measures commit {kept.get('commit')}, this checkout is {commit}: run it "
+                         f"from `git worktree add DIR {kept.get('commit')}`, or pass --allow-other-commit")
+    done = kept["instances"]
     todo = [i for i in ids if i not in done or done[i].get("status") == "error"]
     proc = None
     if todo and not args.base_url:
@@ -117,19 +128,23 @@ def main() -> int:
         if base_url:
             settings = settings.model_copy(update={"model": settings.model.model_copy(update={"base_url": base_url})})
         harness = Harness(load_specs(None), args.repos, args.out, sandbox=settings.sandbox)
+        started = time.monotonic()
         for n, iid in enumerate(todo, 1):
+            if args.stop_after and time.monotonic() - started > args.stop_after:
+                print(f"--stop-after {args.stop_after:.0f} s: the rest next session", flush=True)
+                break
             print(f"[{n}/{len(todo)}] {iid}", flush=True)
             done[iid] = one(settings, args.dataset, args.repos, args.out, rows[iid], harness)
             print(f"  {json.dumps(done[iid])}", flush=True)
-            _write(done)
+            _write(args.figures, kept["commit"], done)
     finally:
         if proc is not None:
             serve.stop(proc, timeout=60)
-    _write(done)
+    _write(args.figures, kept["commit"], done)
     return 0
 
 
-def _write(done: dict) -> None:
+def _write(path: Path, commit: str, done: dict) -> None:
     graded = [r for r in done.values() if r.get("status") != "error"]
     reproduced = [r for r in graded if r["status"] == "reproduced"]
     figures = {
@@ -139,8 +154,8 @@ def _write(done: dict) -> None:
         "oracle_gold_patch": {"label": "ORACLE: reproduced on the base and passes with the dataset's gold patch",
                               "passes_with_gold": sum(1 for r in reproduced if r.get("oracle_passes_with_gold"))},
     }
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    FIGURES.write_text(json.dumps({"figures": figures, "instances": done}, indent=2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"commit": commit, "figures": figures, "instances": done}, indent=2))
     print(json.dumps(figures, indent=2), flush=True)
 
 
