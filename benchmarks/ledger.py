@@ -3,9 +3,10 @@ machine: the run directory (~/.patchwright/swebench) does not, the checkout does
 
 LEDGER/meta.json names the commit being measured; LEDGER/RUN_ID/ holds the run's
 predictions.jsonl, summary.json, per instance its report.json without the parts that quote the
-repository (agent observations), so that figures read later need no trajectory, and the harness's
-grade (outcome.json and the official report.json), so that a graded instance is not graded again. Before a session the
-ledger is merged into the run directory (instances in predictions.jsonl are skipped, as on any
+repository (agent observations, the "did you mean" lines of a failed edit), so that figures read
+later need no trajectory, and the harness's grade (outcome.json and the official report.json), so
+that a graded instance is not graded again. Before a session the ledger is merged into the run
+directory (instances in predictions.jsonl are skipped, as on any
 resume); after each instance the run directory is copied back. Trajectories and test logs stay in
 the run directory: they quote the benchmark repositories' code, which is not ours to commit.
 """
@@ -15,6 +16,8 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+
+from agent.swebench.dataset import load_predictions
 
 KEEP = ("status", "reason", "attempts", "tests", "reproduction", "candidates", "chosen", "usage", "spend",
         "node_seconds", "files_changed")
@@ -29,13 +32,17 @@ def pin(ledger: Path, root: Path, settings: dict, allow_other_commit: bool = Fal
     ledger.mkdir(parents=True, exist_ok=True)
     path, commit = ledger / "meta.json", commit_of(root)
     meta = json.loads(path.read_text()) if path.is_file() else {"commit": commit, "settings": settings}
-    if meta["commit"] != commit and not allow_other_commit:
-        raise SystemExit(f"ledger {ledger} measures commit {meta['commit']}, this checkout is {commit}: run it from "
-                         f"`git worktree add DIR {meta['commit']}`, or pass --allow-other-commit")
+    check_commit(f"ledger {ledger}", meta["commit"], commit, allow_other_commit)
     if meta["settings"] != settings:
         raise SystemExit(f"ledger {ledger} was measured with {meta['settings']}, not {settings}")
     path.write_text(json.dumps(meta, indent=2) + "\n")
     return meta
+
+
+def check_commit(what: str, recorded: str | None, commit: str, allow_other_commit: bool) -> None:
+    if recorded != commit and not allow_other_commit:
+        raise SystemExit(f"{what} measures commit {recorded}, this checkout is {commit}: run it from "
+                         f"`git worktree add DIR {recorded}`, or pass --allow-other-commit")
 
 
 def restore(ledger: Path, out: Path, run_id: str) -> int:
@@ -101,6 +108,9 @@ def report(ledger: Path, run_id: str, iid: str) -> dict | None:
 
 def trim(report: dict) -> dict:
     kept = {k: report.get(k) for k in KEEP}
+    for key in ("attempts", "candidates"):  # a failed edit's problem quotes the file's lines
+        kept[key] = [{k: v for k, v in a.items() if k != "problem"} | ({"problem": True} if a.get("problem") else {})
+                     for a in kept[key] or []]
     agent = report.get("agent")
     if agent:  # how the loop ended and how many steps, not what the tools printed
         kept["agent"] = {k: v for k, v in agent.items() if k not in ("steps", "runs")} | {
@@ -111,13 +121,4 @@ def trim(report: dict) -> dict:
 
 
 def _predictions(path: Path) -> dict[str, dict]:
-    if not path.is_file():
-        return {}
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-            out[row["instance_id"]] = row
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue  # a line cut by a kill: that instance runs again
-    return out
+    return load_predictions(path).by_id if path.is_file() else {}  # a line cut by a kill: it runs again

@@ -13,8 +13,8 @@ not done; a limit is never shortened to fit a session. Results are kept in the c
 (benchmarks/ledger/TAG/, see benchmarks/ledger.py: predictions, summaries, grades), so a measurement
 continues on a new machine: commit the ledger after a session, and next time run the same command
 from a worktree at the commit the ledger names (`git worktree add DIR COMMIT`, then
-`python DIR/benchmarks/peers.py --ledger $PWD/benchmarks/ledger/panel`). Nothing else may run on the machine: with
-2 cores, a second CPU-heavy job slows the model tenfold. Run it from a checkout pinned to one commit
+`python DIR/benchmarks/peers.py --ledger $PWD/benchmarks/ledger/panel`). Nothing else may run on
+the machine: with 2 cores, a second CPU-heavy job slows the model tenfold. Run it from a checkout pinned to one commit
 (`git worktree add`), so that a measurement spread over sessions measures one version of ours.
 
 The panel: the SWE-bench Verified instances of psf/requests, pallets/flask, mwaskom/seaborn and

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from agent.config import load_settings  # noqa: E402
 from agent.models import serve  # noqa: E402
 from agent.models.profiles import DEFAULT_PROFILE  # noqa: E402
-from benchmarks.ledger import commit_of  # noqa: E402
+from benchmarks.ledger import check_commit, commit_of  # noqa: E402
 from benchmarks.panel import DATASET, MIRRORS, panel  # noqa: E402
 
 FIGURES = Path(__file__).parent / "out" / "reproduction.json"
@@ -111,9 +111,7 @@ def main() -> int:
     rows = load_dataset(args.dataset)
     ids = args.instances or panel(args.dataset)
     kept = json.loads(args.figures.read_text()) if args.figures.is_file() else {"commit": commit, "instances": {}}
-    if kept.get("commit") != commit and not args.allow_other_commit:
-        raise SystemExit(f"{args.figures} measures commit {kept.get('commit')}, this checkout is {commit}: run it "
-                         f"from `git worktree add DIR {kept.get('commit')}`, or pass --allow-other-commit")
+    check_commit(str(args.figures), kept.get("commit"), commit, args.allow_other_commit)
     done = kept["instances"]
     todo = [i for i in ids if i not in done or done[i].get("status") == "error"]
     proc = None

@@ -29,7 +29,9 @@ def _run_dir(out, run_id, iid, report):
 
 def test_a_new_machine_resumes_from_the_ledger(tmp_path):
     old, new, book = tmp_path / "old", tmp_path / "new", tmp_path / "ledger"
-    report = {"status": "fixed", "attempts": [{"edit_format": "search_replace", "outcome": "applied"}],
+    report = {"status": "fixed", "attempts": [{"edit_format": "search_replace", "outcome": "applied"},
+                                              {"edit_format": "search_replace", "outcome": "patch_failed",
+                                               "problem": "did you mean:\n 72 | their_code()"}],
               "agent": {"ended": "submit", "steps": [{"observation": "code of theirs"}], "tool_calls": 1}}
     _run_dir(old, "r", "a__b-1", report)
     ledger.save(book, old, "r")
@@ -43,8 +45,10 @@ def test_a_new_machine_resumes_from_the_ledger(tmp_path):
     assert json.loads((graded / "outcome.json").read_text())["resolved"] is True  # not graded again
     assert not (graded / "test_output.txt").exists()
     kept = ledger.report(book, "r", "a__b-1")
-    assert kept["attempts"] == report["attempts"]
-    assert kept["agent"]["steps"] == 1 and "code of theirs" not in json.dumps(kept)
+    assert [a["outcome"] for a in kept["attempts"]] == ["applied", "patch_failed"]
+    assert kept["attempts"][1]["problem"] is True  # that there was one, not the file's lines it quoted
+    assert kept["agent"]["steps"] == 1
+    assert "code of theirs" not in json.dumps(kept) and "their_code" not in json.dumps(kept)
 
 
 def test_restore_keeps_what_this_machine_already_has(tmp_path):
