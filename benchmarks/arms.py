@@ -99,10 +99,14 @@ def main() -> int:
     finally:
         if proc is not None:
             serve.stop(proc, timeout=60)
+    done = ledger_.finished(args.out, ids, *run_ids)  # graded and compared: what every arm has finished
+    print(f"graded: {len(done)} of {len(ids)} instance(s), done by every arm", flush=True)
+    if not done:
+        return 0
     for run_id in run_ids:
         _cli("swebench", "eval", "--dataset", str(args.dataset), "--repos", str(args.repos), "--out", str(args.out),
              "--predictions", str(args.out / run_id / "predictions.jsonl"), "--run-id", run_id,
-             *[x for i in ids for x in ("--instances", i)])
+             *[x for i in done for x in ("--instances", i)])
         ledger_.save_grades(args.ledger, args.out, run_id)
     _cli("swebench", "compare", *run_ids, "--out", str(args.out))
     figures = {run_id: _figures(args.out, args.ledger, run_id) for run_id in run_ids}

@@ -101,6 +101,16 @@ def restore_grades(ledger: Path, out: Path, run_id: str) -> None:
             shutil.copyfile(f, dst / f.name)
 
 
+def finished(out: Path, ids: list[str], *run_ids: str) -> list[str]:
+    """The instances, in the order of ids, that every run's summary.json records as finished: what a
+    partial measurement grades and compares (an instance not run yet is neither empty nor an error)."""
+    done = []
+    for run_id in run_ids:
+        path = out / run_id / "summary.json"
+        done.append(set(json.loads(path.read_text())["instances"]) if path.is_file() else set())
+    return [i for i in ids if all(i in d for d in done)]
+
+
 def report(ledger: Path, run_id: str, iid: str) -> dict | None:
     path = ledger / run_id / "reports" / f"{iid}.json"
     return json.loads(path.read_text()) if path.is_file() else None

@@ -91,12 +91,18 @@ def main() -> int:
     finally:
         if proc is not None:
             serve.stop(proc, timeout=60)
+    # Graded and compared: the instances both scaffolds have finished. An instance not run yet is
+    # neither an empty patch nor an error, and a partial run must not count it as one.
+    done = ledger_.finished(args.out, ids, ours, peer)
+    print(f"graded: {len(done)} of {len(ids)} instance(s), done by both scaffolds", flush=True)
+    if not done:
+        return 0
     for run_id in (ours, peer):  # grading needs no model: the server is down by now
         _cli("swebench", "eval", "--dataset", str(args.dataset), "--repos", str(args.repos), "--out", str(args.out),
-             "--predictions", str(args.out / run_id / "predictions.jsonl"), "--run-id", run_id, *_ids(ids))
+             "--predictions", str(args.out / run_id / "predictions.jsonl"), "--run-id", run_id, *_ids(done))
         ledger_.save_grades(args.ledger, args.out, run_id)
     _cli("swebench", "compare", ours, peer, "--out", str(args.out))
-    _figures(args, ids, ours, peer)
+    _figures(args, ids, done, ours, peer)
     return 0
 
 
@@ -140,21 +146,21 @@ def _cli(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, check=False)
 
 
-def _figures(args, ids: list[str], ours: str, peer: str) -> None:
+def _figures(args, ids: list[str], done: list[str], ours: str, peer: str) -> None:
     commit = ledger_.commit_of(ROOT)
-    figures = {"instances": len(ids), "limit_seconds": args.limit, "commit": commit, "runs": {}}
+    figures = {"instances": len(ids), "graded": len(done), "limit_seconds": args.limit, "commit": commit, "runs": {}}
     for run_id in (ours, peer):
         report = args.out / "logs" / "run_evaluation" / run_id / "report.json"
         summary = args.out / run_id / "summary.json"
         if report.is_file() and summary.is_file():
             r, s = json.loads(report.read_text()), json.loads(summary.read_text())
-            done = s["instances"].values()
+            infos = [s["instances"][i] for i in done if i in s["instances"]]
             figures["runs"][run_id] = {
-                "resolved": r["resolved_instances"], "offline": r.get("offline"), "done": len(s["instances"]),
+                "resolved": r["resolved_instances"], "offline": r.get("offline"), "done": len(infos),
                 "empty_patches": r["empty_patch_instances"], "errors": r["error_instances"],
-                "seconds": round(sum(i.get("seconds", 0) for i in done), 1),
-                "prompt_tokens": sum(i.get("usage", {}).get("prompt_tokens", 0) for i in done),
-                "completion_tokens": sum(i.get("usage", {}).get("completion_tokens", 0) for i in done)}
+                "seconds": round(sum(i.get("seconds", 0) for i in infos), 1),
+                "prompt_tokens": sum(i.get("usage", {}).get("prompt_tokens", 0) for i in infos),
+                "completion_tokens": sum(i.get("usage", {}).get("completion_tokens", 0) for i in infos)}
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     FIGURES.write_text(json.dumps(figures, indent=2))
     print(json.dumps(figures, indent=2))

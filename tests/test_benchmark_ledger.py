@@ -73,3 +73,18 @@ def test_the_ledger_refuses_another_commit(tmp_path):
         ledger.pin(tmp_path / "book", repo, {"limit": 600})
     with pytest.raises(SystemExit, match="measured with"):
         ledger.pin(tmp_path / "book", repo, {"limit": 300}, allow_other_commit=True)
+
+
+def test_a_partial_measurement_grades_only_what_every_run_finished(tmp_path):
+    # Panel of three: run a finished two, run b one of them; the third is not run yet, and grading
+    # it would count it as an error of both runs.
+    _run_dir(tmp_path, "a", "x__y-1", {"status": "fixed"})
+    _run_dir(tmp_path, "b", "x__y-1", {"status": "fixed"})
+    summary = tmp_path / "a" / "summary.json"
+    data = json.loads(summary.read_text())
+    data["instances"]["x__y-2"] = {"status": "unfixed", "seconds": 3.0}
+    summary.write_text(json.dumps(data))
+
+    assert ledger.finished(tmp_path, ["x__y-2", "x__y-1", "x__y-3"], "a", "b") == ["x__y-1"]
+    assert ledger.finished(tmp_path, ["x__y-2", "x__y-1"], "a") == ["x__y-2", "x__y-1"]
+    assert ledger.finished(tmp_path, ["x__y-1"], "a", "never-run") == []
