@@ -85,6 +85,8 @@ class RunConfig(BaseModel):
     """Model turns per agent in agent mode; past them the loop ends and its diff so far is the candidate."""
     agent_max_format_errors: int = Field(3, ge=1)
     """Malformed replies in a row (no action, two actions, an unknown tool, arguments that do not fit the tool) that end an agent's loop."""
+    agent_parallel: int | None = Field(None, ge=1)
+    """Agent mode with samples > 1: agents that run at once, each in its own copy of the working copy with its own tool box (and container), their model turns sent together (vLLM batches them). None: the model profile's parallel_agents (1 for the embedded CPU model, whose llama.cpp server answers one request at a time; 1 for a backend without a profile). Read it through Settings.agents_at_once()."""
 
     @field_validator("reproduce_command")
     @classmethod
@@ -257,6 +259,15 @@ class Settings(BaseSettings):
             return self.run.reproduce
         profile = getattr(self.model, "profile", None)  # the scripted backend has none
         return get_profile(profile).reproduce if profile else False
+
+    def agents_at_once(self) -> int:
+        """How many of an attempt's agents run at the same time: run.agent_parallel when set, else the
+        model profile's parallel_agents; never more than run.samples. The one place that decides it."""
+        wanted = self.run.agent_parallel
+        if wanted is None:
+            profile = getattr(self.model, "profile", None)  # the scripted backend has none
+            wanted = get_profile(profile).parallel_agents if profile else 1
+        return max(1, min(wanted, self.run.samples))
 
     @property
     def home_dir(self) -> Path:

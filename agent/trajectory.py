@@ -4,6 +4,7 @@ the run's token usage: the report, the pull request and SWE-bench summaries read
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import TypedDict
@@ -27,10 +28,12 @@ class Trajectory:
     def of_run(cls, run_dir: Path) -> "Trajectory":
         return cls(run_dir / TRAJECTORY_FILE)
 
+    _lock = threading.Lock()  # agents running together (agent mode) add from their own threads
+
     def add(self, kind: str, **fields) -> None:
         record = {"type": kind, "time": time.time(), **fields}
         line = (json.dumps(record, default=str) + "\n").encode("utf-8")
-        with self.path.open("a+b") as f:
+        with self._lock, self.path.open("a+b") as f:
             # A run killed mid-write leaves a torn last line; the resumed run starts a new one
             # rather than glue its first record onto the fragment.
             if f.seek(0, 2) > 0:

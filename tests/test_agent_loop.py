@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,56 @@ def test_samples_run_agents_one_after_the_other_and_verify_chooses(tmp_path):
     # The second agent starts from the base files, not from the first one's edit.
     assert boxes.log[2] == ("edit", {"path": PATH, "old": BUG, "new": FIX}) and len(boxes.opened) == 2
     assert report["agent"]["agent"] == 2 and [r["index"] for r in report["agent"]["runs"]] == [1, 2]
+
+
+class ByTemperature:
+    """Two agents' scripts told apart by temperature (the first agent is greedy). Each agent's first
+    call waits for the other's at a barrier, which only agents running at the same time get past."""
+
+    def __init__(self, scripts: dict[float, list]):
+        self.models = {t: ScriptedModel(replies) for t, replies in scripts.items()}
+        self.barrier, self.waited = threading.Barrier(len(scripts), timeout=30), set()
+
+    def complete(self, messages, **options):
+        temperature = options.get("temperature")
+        if temperature not in self.waited:
+            self.waited.add(temperature)
+            self.barrier.wait()
+        return self.models[temperature].complete(messages, **options)
+
+    def __getattr__(self, name):  # context_window, count_tokens, name: the first agent's model
+        return getattr(self.models[0.0], name)
+
+
+def test_agents_run_at_once_each_in_its_own_working_copy(tmp_path):
+    wrong = "    return min(value, max(low, value))"
+    model = ByTemperature({0.0: [tool_reply("edit", {"path": PATH, "old": BUG, "new": wrong}), tool_reply("submit")],
+                           0.8: [tool_reply("view", {"path": PATH}),
+                                 tool_reply("edit", {"path": PATH, "old": BUG, "new": FIX}), tool_reply("submit")]})
+    failing = run_result([DEMO_TESTS[1]], "1 failed")
+    result, boxes, report = agent_run(tmp_path, model, [BEFORE, failing, AFTER], samples=2, agent_parallel=2)
+    assert result.fixed and report["chosen"]["index"] == 2
+    assert all(m.remaining == 0 for m in model.models.values())
+    # Each agent edited a copy of its own (the first agent's wrong edit never reached the second's
+    # files), and the copies are gone once the agents ended.
+    roots = sorted({box.root.name for box in boxes.opened})
+    assert roots == ["workspace.agent1", "workspace.agent2"]
+    assert not any((result.run_dir / name).exists() for name in roots)
+    assert report["attempts"][0]["agents_at_once"] == 2
+    assert [(r["index"], r["ended"]) for r in report["agent"]["runs"]] == [
+        (1, "submitted at step 2"), (2, "submitted at step 3")]
+    steps = [(e["agent"], e["step"]) for e in Trajectory.of_run(result.run_dir).events("agent_step")]
+    assert sorted(steps) == [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3)]
+
+
+def test_agents_at_once_come_from_the_profile_unless_set():
+    def at_once(**run) -> int:
+        return Settings(model={"profile": run.pop("profile", "qwen2.5-coder-1.5b-cpu")}, run=run).agents_at_once()
+
+    assert at_once(samples=4) == 1  # the embedded CPU model's llama.cpp answers one request at a time
+    assert at_once(samples=4, profile="qwen3-coder-30b-a3b-instruct") == 4
+    assert at_once(samples=2, profile="qwen3-coder-30b-a3b-instruct") == 2  # never more than samples
+    assert at_once(samples=4, agent_parallel=3) == 3
 
 
 # (b) --------------------------------------------------------------------------------------------

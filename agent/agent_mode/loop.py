@@ -1,37 +1,40 @@
 """Agent mode's loop, a LangGraph subgraph run by the patch step: `begin` opens the conversation,
-then `model` (one model turn: one action, or format feedback) and `tool` (the action run in the
-tool box) alternate until the model submits, run.agent_max_steps turns are taken,
-run.agent_max_format_errors malformed replies come in a row, or the budget is spent. `finish`
-takes the tool box's diff as the agent's candidate; with run.samples = N, N agents run one after
-the other (the first greedy, the others at run.sample_temperature), and the attempt's candidates
-go to verify as the pipeline's do.
+then `model` (one model turn per running agent: one action, or format feedback) and `tool` (each
+chosen action run in its agent's tool box) alternate until the model submits, run.agent_max_steps
+turns are taken, run.agent_max_format_errors malformed replies come in a row, or the budget is
+spent. `finish` takes an ended agent's tool box diff as its candidate and starts the next agent.
+With run.samples = N, N agents run (the first greedy, the others at run.sample_temperature),
+Settings.agents_at_once() of them at a time: each of those in its own copy of the working copy
+(agent_mode/copies.py) with its own tool box, their turns asked together from threads, so that a
+server that batches (vLLM) answers them in about the time of one. The attempt's candidates go to
+verify as the pipeline's do.
 
 Every node is a checkpoint: the subgraph runs inside the patch node with the run's checkpointer
 (LangGraph gives it its own namespace under the parent's task), so a run killed at step k resumes
-at step k: the loop's state (the conversation, each step's record, the action a model turn chose)
+at step k: the loop's state (the conversations, each step's record, the action a model turn chose)
 is in the checkpoint, answered model calls are not asked again, finished tool calls are not run
 again. It is written synchronously, as each node ends: a step is a model call worth keeping.
 
 The loop's state is one dict, `loop`: attempt, tool_calls ("native" | "text"), specs (the tools),
 head (the opening messages) and head_tokens, tools_tokens, slots ([index, temperature] per agent),
-agents (the finished ones: index, temperature, steps, ended, diff), current (the running agent:
-index, temperature, turns (agent_mode/window.py), steps, pending (the chosen action, the reply that
-chose it and its tokens), format_errors (in a row), ended, diff (after its last step)) and stopped
-(the budget's reason, when it stopped the attempt).
+at_once (agents run together), agents (the finished ones: index, temperature, steps, ended, diff),
+running (the agents under way, each: index, temperature, turns (agent_mode/window.py), steps,
+pending (the chosen action, the reply that chose it and its tokens), format_errors (in a row),
+ended, diff (after its last step)) and stopped (the budget's reason, when it stopped the attempt).
 """
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import cache
-from pathlib import Path
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agent import prompting
-from agent.agent_mode import record
+from agent.agent_mode import copies, record
 from agent.agent_mode.actions import read_reply
 from agent.agent_mode.mode import resolve_tool_calls, tool_choice
 from agent.agent_mode.toolboxes import close, close_all, toolbox_for
@@ -39,7 +42,6 @@ from agent.agent_mode.window import fit, message_tokens
 from agent.deps import Deps
 from agent.nodes.candidates import Slot, made, plan, record as record_candidates, with_votes
 from tools.agent_tools.base import ToolSpec
-from tools.edits.diff import reset_worktree
 from tools.index.repomap import repo_map
 
 VARIANT = "agent"  # what candidates.py's `variant` says of an agent's candidate
@@ -70,9 +72,9 @@ def agent_patch(state: dict, deps: Deps) -> dict:
     `agent`, the steps for the report."""
     cfg = deps.settings.run
     given = {k: state[k] for k in LoopState.__annotations__ if k in state and k != "loop"}
-    # Supersteps: begin, two per step (model, tool) and a finish per agent; the run's own limit
-    # (runner._drive) counts the parent's nodes and is too small for a long loop.
-    limit = cfg.samples * (2 * cfg.agent_max_steps + 1) + 5
+    # Supersteps: begin, two per step (model, tool) and up to two finishes per agent; the run's own
+    # limit (runner._drive) counts the parent's nodes and is too small for a long loop.
+    limit = cfg.samples * (2 * cfg.agent_max_steps + 2) + 5
     try:
         final = _loop().invoke(given, {"recursion_limit": limit}, context=deps, durability="sync")
     finally:
@@ -89,21 +91,22 @@ def _loop():
     g.add_edge("begin", "model")
     g.add_conditional_edges("model", after_model, ["tool", "model", "finish"])
     g.add_conditional_edges("tool", after_tool, ["model", "finish"])
-    g.add_conditional_edges("finish", after_finish, ["model", END])
+    g.add_conditional_edges("finish", after_finish, ["tool", "model", END])
     return g.compile()
 
 
 def after_model(state: dict) -> str:
-    current = state["loop"]["current"]
-    return "finish" if current["ended"] else "tool" if current["pending"] else "model"
+    running = state["loop"]["running"]
+    return "finish" if any(a["ended"] for a in running) else "tool" if any(a["pending"] for a in running) else "model"
 
 
 def after_tool(state: dict) -> str:
-    return "finish" if state["loop"]["current"]["ended"] else "model"
+    return "finish" if any(a["ended"] for a in state["loop"]["running"]) else "model"
 
 
 def after_finish(state: dict) -> str:
-    return "model" if state["loop"]["current"] else END
+    running = state["loop"]["running"]
+    return "tool" if any(a["pending"] for a in running) else "model" if running else END
 
 
 def begin(state: dict, runtime: Runtime[Deps]) -> dict:
@@ -112,7 +115,8 @@ def begin(state: dict, runtime: Runtime[Deps]) -> dict:
     # Once per run: a later attempt keeps the first one's answer (the check costs a request).
     tool_calls = (state.get("agent") or {}).get("tool_calls") or resolve_tool_calls(deps.settings, deps.model)
     slots = plan(cfg.samples, cfg.sample_temperature, [VARIANT])
-    specs = [asdict(s) for s in toolbox_for(state, deps, (attempt, 1), "").specs()]
+    at_once = deps.settings.agents_at_once()
+    specs = [asdict(s) for s in toolbox_for(_state_of(state, 1, at_once), deps, (attempt, 1), "").specs()]
     issue = prompting.issue_text(deps, state["issue"])
     previous = state["attempts"][-1] if state.get("attempts") else {}
     head = prompting.agent_messages(
@@ -124,18 +128,32 @@ def begin(state: dict, runtime: Runtime[Deps]) -> dict:
         "attempt": attempt, "tool_calls": tool_calls, "specs": specs, "head": head,
         "head_tokens": sum(message_tokens(m, deps.count_tokens) for m in head),
         "tools_tokens": deps.count_tokens(json.dumps(specs)) if tool_calls == "native" else 0,
-        "slots": [[s.index, s.temperature] for s in slots], "agents": [], "current": _agent(slots[0]), "stopped": ""}}
+        "slots": [[s.index, s.temperature] for s in slots], "at_once": at_once, "agents": [],
+        "running": [_agent(s) for s in slots[:at_once]], "stopped": ""}}
 
 
 def model(state: dict, runtime: Runtime[Deps]) -> dict:
-    """One model turn: the action to run next, or format feedback on a reply that holds none."""
-    deps, cfg = runtime.context, runtime.context.settings.run
-    loop, current = state["loop"], state["loop"]["current"]
+    """A model turn for each running agent that has no action to run: the action it runs next, or
+    format feedback on a reply that holds none."""
+    deps, loop = runtime.context, state["loop"]
+    asking = [a for a in loop["running"] if not a["ended"] and not a["pending"]]
+    turns = _each(asking, lambda agent: _model_turn(deps, loop, agent))
+    stopped = next((why for _, _, why in turns if why), loop["stopped"])
+    for _, step, _ in turns:  # recorded in agent order, whatever order the threads finished in
+        if step is not None:
+            record.add(deps, loop["attempt"], step)
+    return {"loop": {**loop, "running": _replaced(loop["running"], [a for a, _, _ in turns]), "stopped": stopped}}
+
+
+def _model_turn(deps: Deps, loop: dict, current: dict) -> tuple[dict, dict | None, str]:
+    """One agent's turn: (the agent updated, the step to record or None, the budget's reason or "")."""
+    cfg = deps.settings.run
     number = len(current["steps"]) + 1
     if number > cfg.agent_max_steps:
-        return _ended(loop, f"step limit: {cfg.agent_max_steps} steps (run.agent_max_steps) without a submit")
+        return {**current, "ended": f"step limit: {cfg.agent_max_steps} steps (run.agent_max_steps) without a submit"}, \
+            None, ""
     if spent := deps.over_budget(after=f"at step {number} of agent {current['index']}"):
-        return _ended(loop, spent, stopped=True)
+        return {**current, "ended": spent}, None, spent
     native = loop["tool_calls"] == "native"
     limit = deps.model.context_window() - prompting.reply_tokens(deps) - loop["tools_tokens"]
     messages, _ = fit(loop["head"], loop["head_tokens"], current["turns"], limit, deps.count_tokens)
@@ -146,56 +164,68 @@ def model(state: dict, runtime: Runtime[Deps]) -> dict:
     said = prompting.agent_reply(reply, native=native)
     tokens = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
     if action is not None:
-        return _with(loop, pending={"action": action, "reply": said, **tokens}, format_errors=0)
+        return {**current, "pending": {"action": action, "reply": said, **tokens}, "format_errors": 0}, None, ""
     feedback = prompting.agent_format_feedback(problem, call_ids=[c.id for c in reply.tool_calls] if native else [],
                                                tools=[s["name"] for s in loop["specs"]], text_actions=not native)
     step = record.step(number, current["index"], None, tokens, problem=problem)
-    record.add(deps, loop["attempt"], step)
     errors = current["format_errors"] + 1
     ended = (f"{errors} malformed replies in a row (run.agent_max_format_errors = {cfg.agent_max_format_errors}); "
              f"the last: {problem}") if errors >= cfg.agent_max_format_errors else ""
-    return _with(loop, turns=current["turns"] + [_turn(number, [said, *feedback], deps)],
-                 steps=current["steps"] + [step], format_errors=errors, ended=ended)
+    return {**current, "turns": current["turns"] + [_turn(number, [said, *feedback], deps)],
+            "steps": current["steps"] + [step], "format_errors": errors, "ended": ended}, step, ""
 
 
 def tool(state: dict, runtime: Runtime[Deps]) -> dict:
-    """Run the action the model chose; its output goes into the conversation and the record."""
-    deps = runtime.context
-    loop, current = state["loop"], state["loop"]["current"]
+    """Run each action a model turn chose; its output goes into that agent's conversation and the record."""
+    deps, loop = runtime.context, state["loop"]
+    acting = [a for a in loop["running"] if a["pending"] and not a["ended"]]
+    done = _each(acting, lambda agent: _tool_call(state, deps, loop, agent))
+    for _, step in done:
+        record.add(deps, loop["attempt"], step)
+    return {"loop": {**loop, "running": _replaced(loop["running"], [a for a, _ in done])}}
+
+
+def _tool_call(state: dict, deps: Deps, loop: dict, current: dict) -> tuple[dict, dict]:
     pending, number = current["pending"], len(current["steps"]) + 1
     action = pending["action"]
-    box = toolbox_for(state, deps, (loop["attempt"], current["index"]), current["diff"])
+    box = toolbox_for(_state_of(state, current["index"], loop["at_once"]), deps, (loop["attempt"], current["index"]),
+                      current["diff"])
     observation = box.call(action["name"], action["arguments"])
     output = prompting.agent_observation(action, observation.text, text_actions=loop["tool_calls"] == "text")
     step = record.step(number, current["index"], action, pending, observation=observation)
-    record.add(deps, loop["attempt"], step)
-    return _with(loop, turns=current["turns"] + [_turn(number, [pending["reply"], *output], deps)],
-                 steps=current["steps"] + [step], pending=None, diff=box.diff(),
-                 ended=f"submitted at step {number}" if observation.submitted else "")
+    return {**current, "turns": current["turns"] + [_turn(number, [pending["reply"], *output], deps)],
+            "steps": current["steps"] + [step], "pending": None, "diff": box.diff(),
+            "ended": f"submitted at step {number}" if observation.submitted else ""}, step
 
 
 def finish(state: dict, runtime: Runtime[Deps]) -> dict:
-    """The agent's candidate is its tool box's diff; then the next agent, if any and in budget."""
-    deps = runtime.context
-    loop, current = state["loop"], state["loop"]["current"]
-    key = (loop["attempt"], current["index"])
-    box = deps.toolboxes.get(key)
-    diff = box.diff() if box is not None else current["diff"]  # no open box: resumed here, the diff is recorded
-    close(deps, key)
-    reset_worktree(Path(state["workspace_dir"]))  # verify applies each candidate to the base files itself
-    agents = loop["agents"] + [{"index": current["index"], "temperature": current["temperature"],
-                                "steps": current["steps"], "ended": current["ended"], "diff": diff}]
-    left = loop["slots"][len(agents):]
-    stopped = loop["stopped"]
+    """Each ended agent's candidate is its tool box's diff; then the next agents, if any and in budget."""
+    deps, loop = runtime.context, state["loop"]
+    agents, running = list(loop["agents"]), []
+    for current in loop["running"]:
+        if not current["ended"]:
+            running.append(current)
+            continue
+        key = (loop["attempt"], current["index"])
+        box = deps.toolboxes.get(key)
+        diff = box.diff() if box is not None else current["diff"]  # no open box: resumed here, the diff is recorded
+        close(deps, key)
+        # verify applies each candidate to the base files itself: the shared copy goes back to them
+        copies.release(state["workspace_dir"], current["index"], loop["at_once"])
+        agents.append({"index": current["index"], "temperature": current["temperature"],
+                       "steps": current["steps"], "ended": current["ended"], "diff": diff})
+    started = len(agents) + len(running)
+    left, stopped = loop["slots"][started:], loop["stopped"]
     if left and not stopped:
         stopped = deps.over_budget(after=f"after {len(agents)} of {len(loop['slots'])} agents")
-    following = _agent(Slot(left[0][0], left[0][1], VARIANT)) if left and not stopped else None
-    return {"loop": {**loop, "agents": agents, "current": following, "stopped": stopped}}
+    if not stopped:
+        running += [_agent(Slot(i, t, VARIANT)) for i, t in left[:loop["at_once"] - len(running)]]
+    return {"loop": {**loop, "agents": agents, "running": running, "stopped": stopped}}
 
 
 def _outcome(loop: dict, deps: Deps) -> dict:
     """The patch step's update, as agent/nodes/patch.py writes it for the pipeline."""
-    attempt, agents = loop["attempt"], loop["agents"]
+    attempt, agents = loop["attempt"], sorted(loop["agents"], key=lambda a: a["index"])
     candidates = with_votes([made(Slot(a["index"], a["temperature"], VARIANT), diff=a["diff"],
                                   problem="" if a["diff"] else a["ended"], turns=len(a["steps"])) for a in agents])
     note = {"stopped": loop["stopped"]} if loop["stopped"] else {}
@@ -205,6 +235,8 @@ def _outcome(loop: dict, deps: Deps) -> dict:
             "agent": {"attempt": attempt, "tool_calls": loop["tool_calls"], "runs": runs}}
     base = {"attempt": attempt, "solve": "agent", "tool_calls": loop["tool_calls"],
             "turns": sum(len(a["steps"]) for a in agents), **several}
+    if loop["at_once"] > 1:
+        base["agents_at_once"] = loop["at_once"]
     applied = [c for c in candidates if c["diff"]]
     if applied:
         return {**done, "diff": applied[0]["diff"], "exit_status": "running",
@@ -221,16 +253,24 @@ def _agent(slot: Slot) -> dict:
             "format_errors": 0, "ended": "", "diff": ""}
 
 
-def _with(loop: dict, **changes) -> dict:
-    """The update setting `changes` on the current agent."""
-    return {"loop": {**loop, "current": {**loop["current"], **changes}}}
+def _replaced(running: list[dict], updated: list[dict]) -> list[dict]:
+    """The running agents, each replaced by its updated self where there is one."""
+    by_index = {a["index"]: a for a in updated}
+    return [by_index.get(a["index"], a) for a in running]
 
 
-def _ended(loop: dict, reason: str, *, stopped: bool = False) -> dict:
-    update = _with(loop, ended=reason)
-    if stopped:
-        update["loop"]["stopped"] = reason
-    return update
+def _each(agents: list[dict], work):
+    """work(agent) for each agent, at the same time when there are several (their model calls then
+    reach the server together); results in the agents' order. A failure in one is raised here."""
+    if len(agents) <= 1:
+        return [work(a) for a in agents]
+    with ThreadPoolExecutor(max_workers=len(agents), thread_name_prefix="agent") as pool:
+        return list(pool.map(work, agents))
+
+
+def _state_of(state: dict, index: int, at_once: int) -> dict:
+    """The run's state as agent `index`'s tool box sees it: its own working copy when agents run together."""
+    return {**state, "workspace_dir": str(copies.workspace(state["workspace_dir"], index, at_once))}
 
 
 def _turn(number: int, messages: list[dict], deps: Deps) -> dict:

