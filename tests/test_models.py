@@ -310,7 +310,7 @@ def test_configs_validate_and_build(tmp_path):
     assert (default.base_url, default.model, default.temperature, default.max_tokens) == (
         "http://127.0.0.1:8000/v1", "", 0.0, 1024)
     assert (default.timeout, default.max_retries, default.context_window, default.profile) == (
-        300.0, 3, None, "qwen2.5-coder-1.5b-cpu")
+        None, 3, None, "qwen2.5-coder-1.5b-cpu")
 
     with pytest.raises(ValidationError):
         OpenAIModelConfig(bogus=1)
@@ -600,3 +600,11 @@ def test_n_samples_in_one_request_or_one_by_one_where_the_server_ignores_n(scrip
     assert reply.choices == ["a", "b", "c"] and reply.content == "a"
     assert len(server.requests) == requests and server.requests[0]["temperature"] == 0.7
     assert reply.completion_tokens > 0 and reply.prompt_tokens > 0
+
+
+def test_the_request_timeout_is_the_profiles_unless_set():
+    # A full 8K window on the embedded model takes minutes on 2 cores: its profile waits longer than
+    # the GPU profiles do, and a configured timeout wins over both.
+    assert OpenAIModelConfig().build().timeout == 900.0
+    assert OpenAIModelConfig(profile="qwen3-coder-30b-a3b-instruct").build().timeout == 300.0
+    assert OpenAIModelConfig(timeout=42).build().timeout == 42

