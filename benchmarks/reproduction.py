@@ -2,6 +2,7 @@
 
     python benchmarks/reproduction.py                      # the CPU panel with the embedded model
     python benchmarks/reproduction.py --instances psf__requests-2317 --base-url http://127.0.0.1:8000/v1
+    python benchmarks/reproduction.py --engine vllm     # vLLM's CPU build serves it (faster prompts)
 
 Per instance, the fix graph's own nodes up to `reproduce` (ingest, workspace, index, localize,
 reproduce; the model writes a test, run.reproduce_retries turns) in the instance's SWE-bench image.
@@ -32,9 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from agent.config import load_settings  # noqa: E402
 from agent.models import serve  # noqa: E402
-from agent.models.profiles import DEFAULT_PROFILE  # noqa: E402
 from benchmarks.ledger import check_commit, commit_of  # noqa: E402
-from benchmarks.panel import DATASET, MIRRORS, panel  # noqa: E402
+from benchmarks.panel import DATASET, MIRRORS, engine, panel, server_args, start_server  # noqa: E402
 
 FIGURES = Path(__file__).parent / "out" / "reproduction.json"
 
@@ -97,7 +97,7 @@ def main() -> int:
     ap.add_argument("--repos", type=Path, default=MIRRORS)
     ap.add_argument("--out", type=Path, default=Path("~/.patchwright/benchmarks/reproduction").expanduser())
     ap.add_argument("--instances", nargs="*", help="default: the panel")
-    ap.add_argument("--base-url", help="an already running server (default: start the embedded model)")
+    server_args(ap)
     ap.add_argument("--figures", type=Path, default=FIGURES, help="the resumable results file")
     ap.add_argument("--stop-after", type=float, help="start no instance after this many seconds")
     ap.add_argument("--allow-other-commit", action="store_true", help="continue results from another commit")
@@ -112,15 +112,12 @@ def main() -> int:
     ids = args.instances or panel(args.dataset)
     kept = json.loads(args.figures.read_text()) if args.figures.is_file() else {"commit": commit, "instances": {}}
     check_commit(str(args.figures), kept.get("commit"), commit, args.allow_other_commit)
+    kept.setdefault("engine", engine(args))  # files from before --engine were all llama.cpp's
+    if kept["instances"] and kept["engine"] != engine(args):
+        raise SystemExit(f"{args.figures} was measured with the model served by {kept['engine']}, not {engine(args)}")
     done = kept["instances"]
     todo = [i for i in ids if i not in done or done[i].get("status") == "error"]
-    proc = None
-    if todo and not args.base_url:
-        args.out.mkdir(parents=True, exist_ok=True)
-        proc, base_url = serve.start_background(DEFAULT_PROFILE, port=0, log_file=args.out / "server.log")
-        serve.wait_ready(base_url, timeout=1800, proc=proc)
-    else:
-        base_url = args.base_url
+    proc, base_url = start_server(args, args.out / "server.log") if todo else (None, args.base_url)
     try:
         settings = load_settings(None)
         if base_url:
@@ -134,15 +131,15 @@ def main() -> int:
             print(f"[{n}/{len(todo)}] {iid}", flush=True)
             done[iid] = one(settings, args.dataset, args.repos, args.out, rows[iid], harness)
             print(f"  {json.dumps(done[iid])}", flush=True)
-            _write(args.figures, kept["commit"], done)
+            _write(args.figures, kept["commit"], kept["engine"], done)
     finally:
         if proc is not None:
             serve.stop(proc, timeout=60)
-    _write(args.figures, kept["commit"], done)
+    _write(args.figures, kept["commit"], kept["engine"], done)
     return 0
 
 
-def _write(path: Path, commit: str, done: dict) -> None:
+def _write(path: Path, commit: str, served_by: str, done: dict) -> None:
     graded = [r for r in done.values() if r.get("status") != "error"]
     reproduced = [r for r in graded if r["status"] == "reproduced"]
     figures = {
@@ -153,7 +150,7 @@ def _write(path: Path, commit: str, done: dict) -> None:
                               "passes_with_gold": sum(1 for r in reproduced if r.get("oracle_passes_with_gold"))},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"commit": commit, "figures": figures, "instances": done}, indent=2))
+    path.write_text(json.dumps({"commit": commit, "engine": served_by, "figures": figures, "instances": done}, indent=2))
     print(json.dumps(figures, indent=2), flush=True)
 
 
