@@ -149,6 +149,7 @@ def test_labelled_issue_becomes_a_draft_pull_request(github, app_factory, reques
         assert "Closes #1" in body and f"{github.web_url}/{REPO}/issues/1" in body
         assert all(f"| `{test}` | failed | passed |" in body for test in fixed)
         assert all(f"- `{path}`" in body for path in report["files_changed"])
+        assert "Regressions: none. All 5 tests that passed before the patch pass with it." in body
         assert "## Spend" in body and "1 model call(s)" in body and "Spent " in body
         assert job["pr_url"] == f"{github.web_url}/{REPO}/pull/{pr['number']}"
 

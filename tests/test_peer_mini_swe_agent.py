@@ -67,6 +67,8 @@ def test_mini_swe_agent_fixes_the_fixture_in_our_container_and_is_graded(tmp_pat
     assert summary["scaffold"] == f"{PACKAGE} {install.version(PACKAGE)}"
     assert summary["limits"]["wall_time_limit_seconds"] == 300
     assert summary["limits"]["config_file"] == "swebench_backticks.yaml"
+    # The step limit it ran with, as its own merged config says (the backticks config's 250), not a placeholder.
+    assert info["step_limit"] == 250 and summary["limits"]["step_limit"] == 250
 
     traj = json.loads((out / "mini" / info["trajectory"]).read_text())
     observations = [m["content"] for m in traj["messages"] if m["role"] == "user"]

@@ -78,6 +78,9 @@ def pr_body(issue, report: dict, evidence: dict, prose: str, test_command: str, 
         lines += [f"| {md.code(t, table=True)} | {before.get(t, '-')} | {after.get(t, '-')} |" for t in tests["fail_to_pass"]]
     else:
         lines += ["No test failed before the patch: the fix is not proven by a test."]
+    kept = [t for t, s in before.items() if s == "passed"]
+    if kept and not tests.get("pass_to_fail"):  # said outright: the reviewer's first question
+        lines += ["", f"Regressions: none. All {len(kept)} tests that passed before the patch pass with it."]
     for label, key in (("Regressions (passed before, fail after)", "pass_to_fail"), ("Still failing", "still_failing")):
         if tests.get(key):
             lines += ["", f"{label}:"] + [f"- {md.code(t)}" for t in tests[key]]

@@ -26,7 +26,6 @@ from agent.peers import install
 from agent.peers.install import PeerError
 from agent.swebench.dataset import KEY_ID, KEY_MODEL, KEY_PATCH, load_dataset, load_specs, select
 from agent.swebench.run import PredictionWriter, done_ids
-from agent.swebench.verify_env import public_row
 
 PACKAGE = "mini-swe-agent"
 WORKER = Path(__file__).with_name("mini_worker.py")
@@ -77,7 +76,7 @@ def run_peer(settings, opts: PeerOptions, *, console=None) -> dict:
     harness = Harness(load_specs(opts.specs), opts.repos, opts.out_dir, sandbox=settings.sandbox, run_id=opts.run_id)
     writer = PredictionWriter(opts.run_dir / "predictions.jsonl")
     limits = {"wall_time_limit_seconds": opts.time_limit, "killed_after_seconds": opts.time_limit + opts.hard_grace,
-              "step_limit": opts.step_limit or "config file's", "config_file": config_file,
+              "step_limit": opts.step_limit, "config_file": config_file,
               "model_class": model_class, "context_window": endpoint["context_window"]}
     for n, iid in enumerate(todo, 1):
         if console is not None:
@@ -211,8 +210,10 @@ def read_trajectory(path: Path) -> dict:
         if stamp:
             last = stamp
     steps = info.get("model_stats", {}).get("api_calls", 0)
+    agent = (info.get("config") or {}).get("agent") or {}  # the merged config the run had
+    limits = {k: agent[k] for k in ("step_limit", "wall_time_limit_seconds") if isinstance(agent.get(k), (int, float))}
     return {"status": info.get("exit_status") or "unknown", "reason": info.get("exception_str", ""),
-            "steps": steps, "format_errors": format_errors, "submission": info.get("submission") or "",
+            "steps": steps, "format_errors": format_errors, "submission": info.get("submission") or "", **limits,
             "usage": {"calls": steps, "prompt_tokens": prompt, "completion_tokens": completion,
                       "model_seconds": round(model_seconds, 1)}}
 
@@ -223,6 +224,9 @@ def _record(opts: PeerOptions, iid: str | None, info: dict | None, limits: dict)
     if iid is not None:
         old["instances"][iid] = info
     done = old["instances"].values()
+    if not opts.step_limit:  # the config file's own, as the instances' trajectories recorded it
+        seen = sorted({i["step_limit"] for i in done if isinstance(i.get("step_limit"), int)})
+        limits = {**limits, "step_limit": seen[0] if len(seen) == 1 else seen or "the config file's"}
     summary = {"run_id": opts.run_id, "scaffold": f"{PACKAGE} {install.version(PACKAGE)}", "limits": limits,
                "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
                "totals": {"instances": len(old["instances"]), "patched": sum(1 for i in done if i.get("patch_chars")),
