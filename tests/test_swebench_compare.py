@@ -258,3 +258,21 @@ def test_eval_report_records_the_predictions_and_dataset_it_graded(tmp_path):
     assert report["predictions"] == str(predictions.resolve())
     assert report["dataset"] == {"path": str(dataset.resolve()), "sha256": file_digest(dataset)}
     assert build_report(tmp_path, [], {"a"}, Predictions({}, []), "gold", "r")["predictions"] is None
+
+
+def test_a_predictions_file_of_any_name_with_the_official_report_beside_it(out, tmp_path):
+    # As the official harness leaves them: predictions under the user's own name, and its report
+    # named MODEL.RUN_ID.json in the same folder (no report.json, no summary).
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    shutil.copy(out / "run-b" / "predictions.jsonl", folder / "qwen32b-run.jsonl")
+    shutil.copy(report_of(out, "run-b"), folder / "qwen2.5-coder-32b.eval1.json")
+    (folder / "notes.json").write_text('{"not": "a report"}')
+    result = compare(out, "run-a", str(folder / "qwen32b-run.jsonl"))
+    assert result.exit_code == 0, result.output
+    runs = run_columns(result.output)
+    assert runs["run"][1] == "qwen32b-run" and runs["resolved"][1] == "1"
+    # Without a report beside it, the error says how to grade that file.
+    (folder / "qwen2.5-coder-32b.eval1.json").unlink()
+    result = compare(out, "run-a", str(folder / "qwen32b-run.jsonl"))
+    assert result.exit_code == 2 and "no eval report" in result.output and "qwen32b-run.jsonl" in result.output

@@ -94,8 +94,9 @@ def eval_cmd(
 @swebench_app.command("compare")
 @guarded
 def compare_cmd(
-    runs: List[str] = typer.Argument(..., metavar="RUN", help="Two or more graded runs: RUN_ID under --out, or a "
-                                     "folder holding predictions.jsonl (or preds.json) and report.json."),
+    runs: List[str] = typer.Argument(..., metavar="RUN", help="Two or more graded runs: RUN_ID under --out, a "
+                                     "folder holding predictions.jsonl (or preds.json) and report.json, or a "
+                                     "predictions file of any name with its eval report beside it."),
     out: Optional[Path] = OutOpt,
     html: Optional[Path] = typer.Option(None, "--html", help="HTML report (default: OUT/compare/RUN1__vs__RUN2.html)."),
     config: Optional[Path] = ConfigOpt,

@@ -62,18 +62,26 @@ class GradedRun:
 
 def load_run(arg: str, out: Path) -> GradedRun:
     """RUN_ID under OUT (OUT/RUN_ID/ and OUT/logs/run_evaluation/RUN_ID/report.json), else a folder
-    holding predictions and report.json."""
+    holding predictions and report.json, else a predictions file of any name (official format, or
+    mini-swe-agent's preds.json) with its eval report beside it (report.json, or the one official
+    report there) or recorded as its grader by our eval."""
     log_root = out / "logs" / "run_evaluation"
     folder = Path(arg).expanduser()
-    is_id = Path(arg).name == arg and arg not in (".", "..")  # a path (a/b, /x) is a folder, never an id
+    is_id = Path(arg).name == arg and arg not in (".", "..") and not folder.is_file()  # a path is never an id
     if is_id and (_predictions_in(out / arg) or (log_root / arg / "report.json").is_file()):
         label, run_dir, report_path = arg, out / arg, log_root / arg / "report.json"
+        predictions_path = _predictions_in(run_dir)
     elif folder.is_dir() and (_predictions_in(folder) or (folder / "report.json").is_file()):
         label, run_dir, report_path = folder.resolve().name, folder, folder / "report.json"
+        predictions_path = _predictions_in(run_dir)
+    elif folder.is_file():
+        predictions_path, run_dir = folder, folder.parent
+        label = folder.stem if folder.stem not in ("predictions", "preds", "all_preds") else run_dir.resolve().name
+        report_path = _report_beside(folder)
     else:
         raise CompareError(f"run {arg!r} not found: looked for {out / arg}/predictions.jsonl (or preds.json), "
-                           f"{log_root / arg}/report.json and a folder {folder} holding predictions or report.json")
-    predictions_path = _predictions_in(run_dir)
+                           f"{log_root / arg}/report.json, a folder {folder} holding predictions or report.json, "
+                           "and a predictions file of that name")
     summary = _json(run_dir / "summary.json") if (run_dir / "summary.json").is_file() else None
     dataset_path = ((summary or {}).get("options") or {}).get("dataset")
     if not report_path.is_file() and predictions_path:
@@ -115,6 +123,25 @@ def unique_labels(runs: list[GradedRun]) -> None:
 
 def _predictions_in(folder: Path) -> Path | None:
     return next((folder / name for name in PREDICTION_FILES if (folder / name).is_file()), None)
+
+
+def _report_beside(predictions: Path) -> Path:
+    """report.json in the predictions file's folder, else the one official eval report there (the
+    harness names it MODEL.RUN_ID.json); report.json, missing, when there is none or several."""
+    folder = predictions.parent
+    if (folder / "report.json").is_file():
+        return folder / "report.json"
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        if path == predictions:
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(data, dict) and "resolved_ids" in data and "completed_ids" in data:
+            found.append(path)
+    return found[0] if len(found) == 1 else folder / "report.json"
 
 
 def _report_of(predictions: Path, log_root: Path) -> Path | None:
