@@ -448,13 +448,17 @@ def test_a_loop_longer_than_the_runs_recursion_limit(tmp_path):
 
 
 def test_the_real_tool_box_is_the_default_and_runs_the_loop_without_docker(tmp_path):
-    pytest.importorskip("agent.agent_mode.toolbox")  # written apart from the loop; the fake stands in until then
-    model = ScriptedModel([tool_reply("view", {"path": PATH}), tool_reply("edit", {"path": PATH, "old": BUG, "new": FIX}),
-                           tool_reply("submit")])
-    sandbox = ScriptedSandbox([BEFORE.result(), AFTER.result()])
+    # The acceptance trajectory on the real tools: view, an edit that does not match (the real
+    # "did you mean" feedback), the corrected edit, run_tests, submit.
+    model = ScriptedModel(TRAJECTORY)
+    sandbox = ScriptedSandbox([AFTER.result(), BEFORE.result(), AFTER.result()])  # run_tests, then verify: base, patch
     settings = Settings(home=tmp_path, run={"solve": "agent", "max_attempts": 1})
     result = run_demo(settings, serve_model=False, model=model, sandbox=sandbox)
     report = json.loads((result.run_dir / "report.json").read_text())
-    assert result.fixed and report["agent"]["ended"] == "submitted at step 3"
-    assert [s["tool"] for s in report["agent"]["steps"]] == ["view", "edit", "submit"]
+    assert result.fixed and report["agent"]["ended"] == "submitted at step 5"
+    assert [(s["tool"], s["ok"]) for s in report["agent"]["steps"]] == [
+        ("view", True), ("edit", False), ("edit", True), ("run_tests", True), ("submit", True)]
+    missed = model.requests[2][-1]["content"]
+    assert f"old was not found in {PATH}. Did you mean these lines of {PATH}?" in missed and BUG.strip() in missed
+    assert "tests: 4 passed" in model.requests[4][-1]["content"]  # run_tests' parsed results, fed back
     assert "bash" not in [t["function"]["name"] for t in model.options[0]["tools"]]  # no Docker, no bash
