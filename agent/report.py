@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent.agent_mode import record as agent_record
 from agent.trajectory import Trajectory
+from tools.edits.diff import files_changed
 from tools.forge.markdown import code, fence, text
 
 
@@ -25,7 +26,7 @@ def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str 
         "base_commit": state.get("base_commit"),
         "attempts": [{k: v for k, v in a.items() if k != "diff"} for a in state.get("attempts", [])],
         "patch_file": "patch.diff" if (run_dir / "patch.diff").exists() else None,
-        "files_changed": _files_changed(state.get("diff", "")),
+        "files_changed": files_changed(state.get("diff", "")),
         "tests": {
             "fail_to_pass": evidence.get("fail_to_pass", []),
             "pass_to_fail": evidence.get("pass_to_fail", []),
@@ -69,11 +70,7 @@ def _reproduction(state: dict) -> dict | None:
             "turns": repro.get("turns", 0), "output": repro.get("output", "") if reproduced else "",
             # "passed" | "failed" with the last patch; None: no patch was tested with it
             "after_fix": (state.get("evidence") or {}).get("reproduction_after") if reproduced else None,
-            "in_patch": reproduced and repro.get("path") in _files_changed(state.get("diff", ""))}
-
-
-def _files_changed(diff: str) -> list[str]:
-    return [line[6:] for line in diff.splitlines() if line.startswith("+++ b/")]
+            "in_patch": reproduced and repro.get("path") in files_changed(state.get("diff", ""))}
 
 
 def _markdown(r: dict, diff: str) -> str:

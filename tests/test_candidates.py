@@ -103,6 +103,24 @@ def test_candidates_differing_only_in_whitespace_are_tested_once_and_vote_togeth
     assert "A test that reproduces the issue" not in model.requests[0][-1]["content"]  # none was written
 
 
+class Focusing(ScriptedSandbox):
+    """A sandbox that picks its regression tests (as SWE-bench's SpecSandbox does): told what changes."""
+
+    def __init__(self, results):
+        super().__init__(results)
+        self.focused: list[list[str]] = []
+
+    def focus(self, repo_dir, changed):
+        self.focused.append(list(changed))
+
+
+def test_the_regression_tests_are_chosen_knowing_every_candidates_files(tmp_path):
+    model = ScriptedModel([WRONG_REPLY, FIX_REPLY])
+    sandbox = Focusing([r.result() for r in (BEFORE, AFTER, AFTER)])
+    run_demo(Settings(home=tmp_path, run={"samples": 2}), serve_model=False, model=model, sandbox=sandbox)
+    assert sandbox.focused == [["textkit/numbers.py", "textkit/numbers.py"]]  # once, before the base run
+
+
 def test_normalisation_ignores_headers_hunk_numbers_and_whitespace_but_not_where_a_change_is():
     one = ("diff --git a/m.py b/m.py\nindex 1111111..2222222 100644\n--- a/m.py\n+++ b/m.py\n"
            "@@ -10,3 +10,3 @@ def f():\n     a = 1\n-    b = 2\n+    b = 3\n     c = 4\n")

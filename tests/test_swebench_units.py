@@ -160,3 +160,20 @@ def test_run_verification_starts_the_same_local_httpbin_as_grading(tmp_path, mon
         box.run("env", tmp_path, "bash /patchwright/regression.sh")
         assert ("export HTTPBIN_URL=http://127.0.0.1:" in scripts[-1]) is expected
         assert scripts[-1].index("cd /testbed") < scripts[-1].index("bash /patchwright/regression.sh")
+
+
+def test_the_regression_set_covers_the_modules_a_candidate_changes(tmp_path):
+    # The issue is about parsing; a candidate edits the formatter, which localization did not rank.
+    pkg, tests = tmp_path / "pkg", tmp_path / "tests"
+    pkg.mkdir(), tests.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "parse.py").write_text("def parse_header(line):\n    return line.split(':')\n")
+    (pkg / "render.py").write_text("def render_table(rows):\n    return '\\n'.join(rows)\n")
+    (tests / "test_parse.py").write_text("from pkg.parse import parse_header\n\ndef test_parse():\n    pass\n")
+    (tests / "test_render.py").write_text("from pkg.render import render_table\n\ndef test_render():\n    pass\n")
+    issue = "parse_header splits a header line wrongly when the value holds a colon"
+    from agent.swebench.verify_env import choose_tests
+
+    assert choose_tests(tmp_path, issue) == ["tests/test_parse.py"]
+    assert choose_tests(tmp_path, issue, changed=["pkg/render.py", "tests/test_new.py"]) == [
+        "tests/test_render.py", "tests/test_parse.py"]

@@ -18,7 +18,7 @@ from agent.deps import Deps
 from agent.nodes.candidates import record as record_candidates, single
 from agent.nodes.sandbox_runs import environment, record, results
 from agent.nodes.selection import choose, tier
-from tools.edits.diff import apply_diff, reset_worktree
+from tools.edits.diff import apply_diff, files_changed, reset_worktree
 from tools.errors import PatchApplyError
 from tools.issue_sources import text_of
 from tools.reproduction import PASSES, classify, command_for
@@ -45,15 +45,18 @@ def verify(state: dict, deps: Deps) -> dict:
     env = environment(state, deps, root)
     updates: dict = {"env_image": env}
 
+    attempt = state["attempt"]
+    candidates = state.get("candidates") or [single(state["diff"])]  # a checkpoint from before issue 14
     before = state.get("tests_before")
     if before is None:
+        focus = getattr(deps.sandbox, "focus", None)  # a sandbox choosing its regression tests (SpecSandbox)
+        if focus is not None:
+            focus(root, [f for c in candidates for f in files_changed(c["diff"])])
         result = deps.sandbox.run(env, root, cfg.test_command)
         before = results(result)
         record(deps, "verify", "before", result, before)
         updates["tests_before"] = before
 
-    attempt = state["attempt"]
-    candidates = state.get("candidates") or [single(state["diff"])]  # a checkpoint from before issue 14
     distinct = [c for c in candidates if c["diff"] and c["same_as"] is None]
     reproduced = (state.get("reproduction") or {}).get("status") == "reproduced"
     # Each in a fresh container (sandbox.run starts one per call), one log per run.

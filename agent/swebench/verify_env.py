@@ -3,8 +3,8 @@
 A strong scaffold tests its patch where the project's tests actually run, and must not peek at
 the hidden tests. So verify gets the instance's own environment (the spec's install recipe: the
 same cached image eval uses) and runs the repository's *existing* tests for the code the issue is
-about: test files named after, or importing, the modules localization ranks highest for the
-problem statement. FAIL_TO_PASS, PASS_TO_PASS and test_patch never reach this module: it is
+about: test files named after, or importing, the modules the attempt's candidates change and the
+ones localization ranks highest for the problem statement. FAIL_TO_PASS, PASS_TO_PASS and test_patch never reach this module: it is
 handed the instance's public fields only (repo, version, commits).
 """
 from __future__ import annotations
@@ -49,6 +49,11 @@ class SpecSandbox:
         self.images.append(image)
         self.tests = choose_tests(Path(repo_dir), self.issue_text)
         return image
+
+    def focus(self, repo_dir: Path, changed: list[str]) -> None:
+        """Before verify's first test run: the regression set also covers the modules the attempt's
+        candidates change (a candidate may edit code localization did not rank)."""
+        self.tests = choose_tests(Path(repo_dir), self.issue_text, changed=changed)
 
     def script(self) -> str:
         if not self.tests:
@@ -99,15 +104,19 @@ class NoTestSandbox:
         pass
 
 
-def choose_tests(root: Path, issue_text: str, limit: int = MAX_TEST_FILES) -> list[str]:
-    """Existing test files for the modules localization ranks first for the issue: by name
-    (test_<module>.py) first, then by importing the module."""
+def choose_tests(root: Path, issue_text: str, limit: int = MAX_TEST_FILES, changed: list[str] = ()) -> list[str]:
+    """Existing test files for the modules a patch changes (`changed`, one each) and for the ones
+    localization ranks first for the issue (up to `limit`): by name (test_<module>.py) first, then
+    by importing the module."""
     from tools.index import build_index
     from tools.localize import is_test_path, localize
 
     index = build_index(root)
     loc = localize(index, issue_text, top_files=10)
-    sources = [p for p, _ in loc.files if p.endswith(".py") and not is_test_path(p)][:3]
+    ranked = [p for p, _ in loc.files if p.endswith(".py") and not is_test_path(p)][:3]
+    touched = [p for p in dict.fromkeys(changed) if p.endswith(".py") and not is_test_path(p)][:MAX_TEST_FILES]
+    sources = touched + [p for p in ranked if p not in touched]
+    limit += len(touched)
     tests = [p for p in index.files() if is_test_path(p) and Path(p).name.startswith("test") and p.endswith(".py")]
     chosen: list[str] = []
     for src in sources:

@@ -60,6 +60,11 @@ def diff_worktree(root: Path) -> str:
     return out.decode("utf-8", "surrogateescape")
 
 
+def files_changed(diff: str) -> list[str]:
+    """The paths a unified diff writes, in its order (its +++ b/ lines; a deletion writes none)."""
+    return [line[6:] for line in diff.splitlines() if line.startswith("+++ b/")]
+
+
 def reset_worktree(root: Path) -> None:
     """Back to HEAD; ignored files (venvs, caches, build output) are kept on purpose."""
     root = Path(root)
