@@ -1,16 +1,7 @@
 """The tool box agent mode's loop uses: view, search and the edit tools on the host working copy,
-bash and run_tests in one container for the run (sandbox/session.py), submit.
-
-Host and container hold the same files, and the host is the truth:
-* an edit tool writes the host file, then copies it into the container (Session.sync_in);
-* after each command the container's diff against the base commit is read (Session.diff_out) and,
-  when it differs from the host's, the host is set to the base plus that diff (tools/edits/diff.py:
-  check_applies first, on a scratch index; a symlink, a path out of the repository or a diff that
-  does not apply is refused). A refused diff leaves the host as it was, the container is started
-  again from it, and the model is told why.
-A deletion the model made with bash (`rm -rf *`) is a change like any other: it comes back as a
-diff. Nothing outside the working copy can: the container has no host mount, and a broken one
-(`rm -rf /`) is started again from the host working copy.
+bash and run_tests in one container for the run, kept holding the host's files (agent_mode/synced.py:
+the host is the truth, and what a command changes comes back only as a diff that passes the edits'
+checks), submit.
 
 run_tests runs in the container when the run's sandbox is the Docker one; a sandbox with its own
 way of running tests (SWE-bench's SpecSandbox, the scripted one) is asked through Sandbox.run on
@@ -18,29 +9,24 @@ the host working copy. Without Docker at all (the scripted sandbox) there is no 
 """
 from __future__ import annotations
 
-import re
 import shlex
 from pathlib import Path
 
 from agent.deps import Deps
 from agent.nodes.sandbox_runs import environment, results
+from agent.agent_mode.synced import SyncedSession, files_in
 from sandbox.base import ExecResult, SandboxError
 from sandbox.docker import DockerSandbox
 from sandbox.session import Session
 from tools.agent_tools import (CREATE, DEFINITION, EDIT, INSERT, REFERENCES, SEARCH, VIEW, Observation, ToolSpec,
                                checked, create, definition, edit, insert, references, search, view)
-from tools.edits.diff import apply_diff, check_applies, diff_worktree, reset_worktree
+from tools.edits.diff import diff_worktree
 from tools.edits.paths import safe_target
-from tools.errors import PatchApplyError, SecurityError
 from tools.index import build_index
 from tools.reproduction import command_for
 
 JUNIT = "/tmp/junit.xml"
 MAX_COMMAND_CHARS = 100_000  # one exec argument; the kernel refuses more than 128 KB
-_FILE_IN_DIFF = re.compile(r"^diff --git a/(.+) b/", re.MULTILINE)
-# A nested repository (`git init sub` in the container) comes out as a submodule entry: not a source change.
-_GITLINK = re.compile(r"^(?:new file mode|new mode|old mode|deleted file mode) 160000$|^index \S+ 160000$",
-                      re.MULTILINE)
 
 BASH = ToolSpec(
     name="bash",
@@ -77,7 +63,7 @@ class AgentToolBox:
         self.root = Path(state["workspace_dir"]).resolve()
         self.cfg = deps.settings.run
         self.docker = _docker_of(deps.sandbox)
-        self.session: Session | None = None
+        self.container = SyncedSession(self.root, self._start)
         self.index = None  # None: deps' index of the base files until an edit, then rebuilt on use
         self.changed = False
         repro = state.get("reproduction") or {}
@@ -101,9 +87,12 @@ class AgentToolBox:
         return diff_worktree(self.root)
 
     def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        self.container.close()
+
+    @property
+    def session(self) -> Session | None:
+        """The run's container session, once a command has started it."""
+        return self.container.session
 
     # -- the tools ------------------------------------------------------------------------
     def _view(self, path: str, start: int | None = None, end: int | None = None) -> Observation:
@@ -133,7 +122,7 @@ class AgentToolBox:
         if len(command) > MAX_COMMAND_CHARS:
             return Observation(f"the command is over {MAX_COMMAND_CHARS} characters; write long files with create",
                                ok=False)
-        result = self._exec(command, self.cfg.agent_command_timeout)
+        result = self.container.exec(command, self.cfg.agent_command_timeout)
         return self._ran(result, self._bring_back(), self.cfg.agent_command_timeout)
 
     def _run_tests(self, tests: list[str] | None = None) -> Observation:
@@ -158,79 +147,29 @@ class AgentToolBox:
 
     def _submit(self, summary: str = "") -> Observation:
         diff = self.diff()
-        files = _FILE_IN_DIFF.findall(diff)
+        files = files_in(diff)
         text = (f"submitted: your changes to {', '.join(files)}" if files
                 else "submitted, but nothing in the repository has changed")
         extra = {"files_changed": files} | ({"summary": summary.strip()[:SUMMARY_CHARS]} if summary.strip() else {})
         return Observation(text, submitted=True, extra=extra)
 
-    # -- host and container ---------------------------------------------------------------
+    # -- host and container (agent_mode/synced.py) ----------------------------------------
     def _synced(self, observation: Observation) -> Observation:
         """An edit tool's result; the file it wrote copied into the container too."""
         files = observation.extra.get("files_changed") or []
         if observation.ok and files:
             self.changed = True
-            if self.session is not None:
-                try:
-                    self.session.sync_in(self.root, files)
-                except SandboxError as exc:
-                    self._restart()
-                    observation.text += f"\n[the container was started again from the working copy: {exc}]"
+            observation.text += self.container.sync(files)
         return observation
 
-    def _session(self) -> Session:
-        if self.session is None:
-            image = environment(self.state, self.deps, self.root)
-            self.session = Session(self.docker, image, output_chars=self.cfg.agent_output_chars).start(self.root)
-        return self.session
-
-    def _restart(self) -> None:
-        """A fresh container from the host working copy; a SandboxError here is the sandbox's own."""
-        if self.session is None:
-            return
-        self.session.restart()
-
-    def _exec(self, command: str, timeout: float) -> ExecResult:
-        session = self._session()
-        try:
-            return session.exec(command, timeout)
-        except SandboxError as exc:
-            self._restart()
-            return ExecResult(None, f"[patchwright: the command could not be run to its end ({exc}); the container "
-                                    "was started again from the working copy]\n")
+    def _start(self, root: Path) -> Session:
+        image = environment(self.state, self.deps, root)
+        return Session(self.docker, image, output_chars=self.cfg.agent_output_chars).start(root)
 
     def _bring_back(self) -> str:
-        """Set the host working copy to the container's changes; a note for the model ("" when
-        there is nothing to say)."""
-        try:
-            theirs = self.session.diff_out()
-        except SandboxError as exc:
-            self._restart()
-            return (f"the container's changes could not be read ({exc}); the working copy is as it was before "
-                    "this command, and the container was started again from it")
-        ours = self.diff()
-        if theirs == ours:
-            return ""
-        try:
-            if _GITLINK.search(theirs):
-                raise PatchApplyError("it adds or changes a nested git repository (a submodule)")
-            if theirs.strip():
-                check_applies(self.root, theirs)
-        except (PatchApplyError, SecurityError) as exc:
-            self._restart()
-            return (f"the changes this command made cannot be kept ({exc}); the working copy is as it was before "
-                    "this command, and the container was started again from it")
-        self.changed = True
-        try:
-            _set_to(self.root, theirs)
-        except (PatchApplyError, SecurityError) as exc:  # checked on HEAD, yet an ignored host file was in the way
-            _set_to(self.root, ours)
-            self._restart()
-            return (f"the changes this command made cannot be kept ({exc}); the working copy is as it was before "
-                    "this command, and the container was started again from it")
-        files = set(_FILE_IN_DIFF.findall(theirs)) | set(_FILE_IN_DIFF.findall(ours))
-        touched = sorted(f for f in files if _section(theirs, f) != _section(ours, f))
-        return f"files changed by this command: {', '.join(touched)}" if touched else ""
+        note, changed = self.container.bring_back()
+        self.changed = self.changed or changed
+        return note
 
     def _ran(self, result: ExecResult, back: str, timeout: float | None) -> Observation:
         if result.timed_out:
@@ -257,17 +196,17 @@ class AgentToolBox:
     def _tests_in_session(self, command: str, timeout: float | None) -> ExecResult:
         """In the container, with the reproduction test put in for the run only (it is not the
         model's change: verify adds it itself)."""
-        session = self._session()
+        session = self.container.live()
         extra = self._reproduction_file()
         if extra:
             session.put(extra)
-        result = self._exec(f"rm -f {JUNIT}\n{command}", timeout or self.cfg.agent_command_timeout)
+        result = self.container.exec(f"rm -f {JUNIT}\n{command}", timeout or self.cfg.agent_command_timeout)
         try:
-            result.junit_xml = self.session.read_file(JUNIT)
+            result.junit_xml = self.container.live().read_file(JUNIT)
             if extra:
-                self.session.sync_in(self.root, list(extra))  # not on the host: removed
+                self.container.live().sync_in(self.root, list(extra))  # not on the host: removed
         except SandboxError as exc:
-            self._restart()
+            self.container.restart()
             result.output += f"\n[patchwright: the container was started again from the working copy: {exc}]"
         return result
 
@@ -332,19 +271,3 @@ def _docker_of(sandbox) -> DockerSandbox | None:
         return sandbox
     inner = getattr(getattr(sandbox, "harness", None), "sb", None)
     return inner if isinstance(inner, DockerSandbox) else None
-
-
-def _set_to(root: Path, diff: str) -> None:
-    """The working copy at the base commit plus `diff` (git apply changes all files or none)."""
-    reset_worktree(root)
-    if diff.strip():
-        apply_diff(root, diff)
-
-
-def _section(diff: str, path: str) -> str:
-    """The part of `diff` about `path`."""
-    start = diff.find(f"diff --git a/{path} b/")
-    if start == -1:
-        return ""
-    end = diff.find("\ndiff --git ", start + 1)
-    return diff[start:end if end != -1 else len(diff)]
