@@ -18,7 +18,7 @@ from agent.app.worker import Worker
 from app_support import (DEMO_TITLE, REPO, bot_comments, commented, deliver, env_for, free_port, github,  # noqa: F401
                          labeled, redis_url, settings_for, wait_for)
 from pipeline_support import FIX_REPLY, ROOT, WRONG_REPLY, cli
-from tools.forge.api import MARKER
+from tools.forge.github_forge import MARKER
 
 pytestmark = [pytest.mark.docker]
 

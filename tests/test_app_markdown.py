@@ -122,11 +122,12 @@ def test_pull_request_body_shows_the_models_images_and_html_as_text(tmp_path, gi
     reply = f"{EVIL}\n\ntextkit/numbers.py\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n"
     Trajectory(run_dir / "trajectory.jsonl").add("model", node="patch", reply=reply)
     forge = installation_forge(github.api_url, APP_ID, app_key()[0], REPO)
-    repo = forge.github.get_repo(REPO)
     result = SimpleNamespace(run_dir=run_dir, run_id="run-1", state={"workspace_dir": str(seed), "base_commit": base})
-    pr = publish(forge, repo, repo.get_issue(1), result, draft=True, test_command="pytest -q")
+    url = publish(forge, 1, forge.issue(1), result, draft=True, test_command="pytest -q")
 
-    body = github.world.repos[REPO].pulls[pr.number]["body"]
+    [pr] = github.world.repos[REPO].pulls.values()
+    assert url.endswith(f"/pull/{pr['number']}")
+    body = pr["body"]
     out = render(body)
     assert "The bound was wrong" in out  # the model's explanation is there...
     assert "<img" not in out and 'href="http://evil' not in out and "<b>" not in out  # ...as text only

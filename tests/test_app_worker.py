@@ -19,7 +19,7 @@ from agent.swebench.queue import make_huey, register
 from app_support import (READER, REPO, bot_comments, commented, deliver, env_for, free_port, github,  # noqa: F401
                          labeled, redis_url, settings_for, wait_for)
 from pipeline_support import ROOT, cli
-from tools.forge.api import MARKER
+from tools.forge.github_forge import MARKER
 
 
 def drain(worker: Worker, kinds=("intake",)) -> list[tuple[str, int]]:

@@ -10,13 +10,12 @@ import pytest
 import requests
 
 from app_support import APP_ID, REPO, app_key, github  # noqa: F401 - fixture
-from tools.forge.api import installation_forge
+from tools.forge.api import github_client, installation_forge
 from tools.forge.push import PushError, commit_patch, push_branch, sync_mirror
 
 
 def test_requests_github_would_reject_are_refused_and_recorded(github):
-    forge = installation_forge(github.api_url, APP_ID, app_key()[0], REPO)
-    auth = {"Authorization": f"token {forge.token()}"}
+    auth = {"Authorization": f"token {github.world.issue_token(1)}"}
     api = f"{github.api_url}/repos/{REPO}"
     bad = [("POST", f"{api}/issues/1/comments", {"bdy": "misspelt"}, "'body' is a required property"),
            ("POST", f"{api}/pulls", {"title": "t", "head": "x", "base": "main", "draft": "yes"}, "is not of type 'boolean'"),
@@ -45,8 +44,7 @@ def test_app_credentials_are_checked(github):
 
 
 def test_pushes_need_the_installation_token_and_leave_no_trace_of_it(github, tmp_path):
-    forge = installation_forge(github.api_url, APP_ID, app_key()[0], REPO)
-    clone_url = forge.github.get_repo(REPO).clone_url
+    clone_url = github_client(github.api_url).get_repo(REPO).clone_url
     mirror = sync_mirror(clone_url, tmp_path / "mirror.git")  # public: anonymous clone works
     base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=mirror, capture_output=True, text=True).stdout.strip()
     lines = subprocess.run(["git", "show", f"{base}:README.md"], cwd=mirror, capture_output=True, text=True).stdout.splitlines()
@@ -54,9 +52,10 @@ def test_pushes_need_the_installation_token_and_leave_no_trace_of_it(github, tmp
     sha = commit_patch(mirror, base, patch, "a change")
     with pytest.raises(PushError, match="Authentication failed"):
         push_branch(mirror, clone_url, sha, "topic", token=None)
-    token = forge.token()
-    push_branch(mirror, clone_url, sha, "topic", token=token)
+    forge = installation_forge(github.api_url, APP_ID, app_key()[0], REPO)  # the App's: it holds the token
+    forge.push_branch(mirror, sha, "topic")
     assert github.world.repos[REPO].branches()["topic"] == sha
+    [token] = github.world.tokens  # the one installation token the forge was given
     for config in [mirror / "config", github.world.repos[REPO].path / "config"]:
         assert token not in config.read_text() and "x-access-token" not in config.read_text()
 

@@ -8,8 +8,10 @@ run:    read the issue through the API, mirror the repository with the installat
         then push the branch and open or update the draft pull request, editing the status
         comment at each stage.
 
-The installation token lives only in this process: it reaches git through the credential helper's
-environment and never enters the run state, the run directory, a container or a `.git/config`.
+Everything on GitHub goes through the job's forge (tools/forge/base.py `Forge`, made by
+tools/forge/api.py `installation_forge`). The installation token lives only inside that forge, in
+this process: it reaches git through the credential helper's environment and never enters the run
+state, the run directory, a container or a `.git/config`.
 """
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ from agent.app.status import StageTracker, refusal_text, status_text
 from agent.app.webhook import store_for
 from agent.config import Settings
 from agent.report import spend_line
-from tools.forge.api import StatusComment, can_write, installation_forge, retry_policy
-from tools.forge.push import sync_mirror
+from tools.forge.api import installation_forge, retry_policy
+from tools.forge.base import Forge, StatusComment
 
 log = logging.getLogger("patchwright.worker")
 
@@ -72,7 +74,7 @@ class Worker:
             log.info("recovered %d job(s)", sent)
         return sent
 
-    def forge(self, job: Job):
+    def forge(self, job: Job) -> Forge:
         retry = retry_policy(self.cfg.github_retries, self.cfg.max_rate_limit_wait)
         return installation_forge(self.settings.github.api_url, self.cfg.app_id, self.cfg.key(), job.repo,
                                   job.installation_id, retry)
@@ -85,19 +87,18 @@ class Worker:
         if job is None:
             return  # another worker has it, or it is finished
         try:
-            repo = self.forge(job).github.get_repo(job.repo)
-            issue = repo.get_issue(job.number)
-            if not can_write(repo, job.sender):
+            forge = self.forge(job)
+            if not forge.can_write(job.sender):
                 # One answer per user and issue: asking again must not make the bot post again.
                 told = self.store.refused_before(job.repo, job.number, job.sender)
                 if not told:
-                    issue.create_comment(refusal_text(job.sender, self.cfg.command, self.cfg.label))
+                    forge.comment(job.number, refusal_text(job.sender, self.cfg.command, self.cfg.label))
                 asks = self.store.record_refusal(job.repo, job.number, job.sender)
                 log.info("job %s refused: %s may not write to %s (ask %d)", job_id, job.sender, job.repo, asks)
                 self.store.update(job_id, state="refused", status="refused", owner=None,
                                   reason=f"{job.sender} has no write permission" + (" (told before)" if told else ""))
                 return
-            comment = StatusComment(issue)
+            comment = forge.status_comment(job.number)
             comment.show(status_text("queued", f"started by {job.trigger}"))
             self.store.update(job_id, state="queued", status="queued", comment_id=comment.id, owner=None)
             self.queue.enqueue("run", job_id)
@@ -116,10 +117,8 @@ class Worker:
             comment = None
             try:
                 forge = self.forge(job)
-                repo = forge.github.get_repo(job.repo)
-                gh_issue = repo.get_issue(job.number)
-                comment = StatusComment(gh_issue, job.comment_id)
-                state, reason, pr_url = self._fix(job, forge, repo, gh_issue, comment)
+                comment = forge.status_comment(job.number, job.comment_id)
+                state, reason, pr_url = self._fix(job, forge, comment)
             except Exception as e:  # noqa: BLE001
                 log.exception("job %s failed", job_id)
                 state, reason, pr_url = "failed", f"{type(e).__name__}: {e}", ""
@@ -134,15 +133,14 @@ class Worker:
 
     def _say_failed(self, job: Job) -> None:
         try:
-            issue = self.forge(job).github.get_repo(job.repo).get_issue(job.number)
-            StatusComment(issue, job.comment_id).show(status_text("failed", job.reason or "", run_url=self.run_url(job.run_id)))
+            comment = self.forge(job).status_comment(job.number, job.comment_id)
+            comment.show(status_text("failed", job.reason or "", run_url=self.run_url(job.run_id)))
         except Exception:  # noqa: BLE001 - the store says why in any case
             log.exception("could not report job %s as failed on GitHub", job.id)
 
-    def _fix(self, job: Job, forge, repo, gh_issue, comment: StatusComment) -> tuple[str, str, str]:
+    def _fix(self, job: Job, forge: Forge, comment: StatusComment) -> tuple[str, str, str]:
         from agent.request import RunRequest
         from agent.runner import RunError, new_run_id, resume_run, start_run  # the graph stack: workers only
-        from tools.issue_sources import load_github_issue
 
         run_id = job.run_id or new_run_id(f"{job.repo}#{job.number}")
         self.store.update(job.id, run_id=run_id, comment_id=comment.id)  # before the run: a new worker resumes it
@@ -156,9 +154,9 @@ class Worker:
 
         resuming = (self.settings.runs_dir / run_id / "run.json").is_file()
         show("localizing", "resuming after a worker restart" if resuming else "")
-        issue = load_github_issue(f"{repo.html_url}/issues/{job.number}", forge.github)
+        issue = forge.issue(job.number)
         owner, name = job.repo.split("/")
-        mirror = sync_mirror(repo.clone_url, self.settings.home_dir / "app" / "mirrors" / f"{owner}+{name}.git", forge.token())
+        mirror = forge.sync_mirror(self.settings.home_dir / "app" / "mirrors" / f"{owner}+{name}.git")
         tracker = StageTracker(show, self.settings.run.max_attempts, self.settings.reproduce_enabled())
         try:
             if resuming:
@@ -171,9 +169,9 @@ class Worker:
         spent = _spent(result.run_dir)
         if not result.fixed:
             return "failed", result.state.get("reason", "not fixed") + spent, ""
-        pr = publish(forge, repo, gh_issue, result, draft=self.cfg.draft,
-                     test_command=self.settings.run.test_command, run_url=self.run_url(run_id))
-        return "done", result.state.get("reason", "fixed") + spent, pr.html_url
+        pr_url = publish(forge, job.number, issue, result, draft=self.cfg.draft,
+                         test_command=self.settings.run.test_command, run_url=self.run_url(run_id))
+        return "done", result.state.get("reason", "fixed") + spent, pr_url
 
     @contextmanager
     def _heartbeat(self, job_id: int):

@@ -1,2 +1,3 @@
-"""The bot's forge: GitHub through PyGithub (App auth, permission, status comment, pull request)
-and git pushes that authenticate with a credential helper. Nothing here knows about runs."""
+"""The bot's forge: the `Forge` Protocol (base.py), GitHub's implementation through PyGithub
+(github.py; its client and App auth in api.py) and git pushes that authenticate with a credential
+helper. Nothing here knows about runs."""

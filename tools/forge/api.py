@@ -1,23 +1,15 @@
-"""GitHub through PyGithub: the one client factory (every caller's), the App's installation
-clients, the write-permission check, the one status comment per issue and the one draft pull
-request per branch.
+"""GitHub through PyGithub: the one client factory (every caller's) and the App's forge for one
+repository (`installation_forge`, a tools/forge/github_forge.py `GitHubForge`).
 
 Every call goes through a retry policy: GitHub's rate-limit answers (403 with X-RateLimit-*
-headers, 429 with Retry-After) wait as GitHub asks, 5xx answers back off and retry. Idempotence
-comes from looking before writing: the status comment is found again by a hidden marker and the
-pull request by its head branch, so a repeated or resumed job edits instead of duplicating.
+headers, 429 with Retry-After) wait as GitHub asks, 5xx answers back off and retry.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from github import Auth, Consts, Github, GithubIntegration, GithubRetry
 from urllib3.util.retry import Retry
 
-from tools.forge.comment import MarkerComment, find_marked
-
-MARKER = "<!-- patchwright:status -->"
-WRITE_LEVELS = {"admin", "maintain", "write"}
+from tools.forge.github_forge import GitHubForge
 
 
 def retry_policy(total: int = 5, max_rate_limit_wait: float = 900.0) -> GithubRetry:
@@ -40,22 +32,11 @@ def github_client(api_url: str, auth: Auth.Auth | str | None = None, *, retry: G
                   seconds_between_writes=seconds_between_writes)
 
 
-@dataclass
-class Forge:
-    """A client acting as one App installation. `token()` is the live installation token, for git only."""
-
-    github: Github
-    auth: Auth.AppInstallationAuth
-    installation_id: int
-
-    def token(self) -> str:
-        return self.auth.token  # PyGithub refreshes it shortly before it expires (tokens last an hour)
-
-
 def installation_forge(api_url: str, app_id: int, private_key: str, repo_full_name: str,
-                       installation_id: int | None = None, retry: GithubRetry | None = None) -> Forge:
-    """App id + private key -> JWT -> installation token. Without an installation id (a webhook
-    payload that lacks one) the App asks GitHub which installation covers the repository."""
+                       installation_id: int | None = None, retry: GithubRetry | None = None) -> GitHubForge:
+    """`repo_full_name` acting as the App's installation there: app id + private key -> JWT ->
+    installation token, kept inside the forge. Without an installation id (a webhook payload that
+    lacks one) the App asks GitHub which installation covers the repository."""
     retry = retry or retry_policy()
     app_auth = Auth.AppAuth(app_id, private_key)
     if installation_id is None:
@@ -63,25 +44,4 @@ def installation_forge(api_url: str, app_id: int, private_key: str, repo_full_na
         integration = GithubIntegration(auth=app_auth, base_url=api_url, retry=retry)
         installation_id = integration.get_repo_installation(owner, name).id
     auth = app_auth.get_installation_auth(int(installation_id))
-    return Forge(github_client(api_url, auth, retry=retry), auth, int(installation_id))
-
-
-def can_write(repo, login: str) -> bool:
-    """Whether `login` may push to `repo` (GitHub's collaborator permission: write, maintain or admin)."""
-    return repo.get_collaborator_permission(login) in WRITE_LEVELS
-
-
-class StatusComment(MarkerComment):
-    """The bot's one status comment on an issue, identified by MARKER, so a restarted worker (or a
-    later run on the same issue) finds it, by its id or by the marker, instead of posting another."""
-
-    def __init__(self, issue, comment_id: int | None = None):
-        super().__init__(issue, MARKER, find_marked(issue, MARKER, comment_id))
-
-
-def upsert_pull(repo, branch: str, base: str, title: str, body: str, draft: bool = True):
-    """The open pull request from `branch`, edited to the new title and body, or a new draft one."""
-    for pr in repo.get_pulls(state="open", head=f"{repo.owner.login}:{branch}"):
-        pr.edit(title=title, body=body)
-        return pr
-    return repo.create_pull(base=base, head=branch, title=title, body=body, draft=draft)
+    return GitHubForge(github_client(api_url, auth, retry=retry), auth, repo_full_name)
