@@ -81,7 +81,7 @@ def main() -> int:
     ledger_.pin(args.ledger, ROOT, {"base_run": BASE_RUN, "arms": dict(arms), "engine": engine(args)},
                 args.allow_other_commit)
     for run_id in run_ids:
-        held = ledger_.restore(args.ledger, args.out, run_id)
+        held = ledger_.restore(args.ledger, args.out, run_id, ledger_.mirror_files(args.dataset, args.repos))
         ledger_.restore_grades(args.ledger, args.out, run_id)
         print(f"{run_id}: {held} instance(s) from the ledger {args.ledger}", flush=True)
     proc, base_url = start_server(args, args.out / f"{args.tag}-server.log")

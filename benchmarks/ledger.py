@@ -2,13 +2,15 @@
 machine: the run directory (~/.patchwright/swebench) does not, the checkout does.
 
 LEDGER/meta.json names the commit being measured; LEDGER/RUN_ID/ holds the run's
-predictions.jsonl, summary.json, per instance its report.json without the parts that quote the
-repository (agent observations, the "did you mean" lines of a failed edit), so that figures read
-later need no trajectory, and the harness's grade (outcome.json and the official report.json), so
-that a graded instance is not graded again. Before a session the ledger is merged into the run
-directory (instances in predictions.jsonl are skipped, as on any
-resume); after each instance the run directory is copied back. Trajectories and test logs stay in
-the run directory: they quote the benchmark repositories' code, which is not ours to commit.
+predictions.jsonl (each patch as its skeleton, benchmarks/skeleton.py: the model's lines whole, the
+repository's cut to a marker and put back from the mirror at the base commit on restore),
+summary.json, per instance its report.json without the parts that quote the repository (agent
+observations, the "did you mean" lines of a failed edit), so that figures read later need no
+trajectory, and the harness's grade (outcome.json and the official report.json), so that a graded
+instance is not graded again. Before a session the ledger is merged into the run directory
+(instances in predictions.jsonl are skipped, as on any resume); after each instance the run
+directory is copied back. Trajectories and test logs stay in the run directory: they quote the
+benchmark repositories' code, which is not ours to commit.
 """
 from __future__ import annotations
 
@@ -16,8 +18,13 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Callable
 
-from agent.swebench.dataset import load_predictions
+from agent.swebench.dataset import KEY_PATCH, load_predictions
+from benchmarks import skeleton
+
+# instance id -> (path -> that file's text at the instance's base commit): what rebuilds a skeleton
+BaseFiles = Callable[[str], Callable[[str], str]]
 
 KEEP = ("status", "reason", "attempts", "tests", "reproduction", "candidates", "chosen", "usage", "spend",
         "node_seconds", "files_changed")
@@ -45,14 +52,16 @@ def check_commit(what: str, recorded: str | None, commit: str, allow_other_commi
                          f"`git worktree add DIR {recorded}`, or pass --allow-other-commit")
 
 
-def restore(ledger: Path, out: Path, run_id: str) -> int:
-    """Merge the ledger's results for RUN_ID into OUT/RUN_ID; returns how many instances it holds."""
+def restore(ledger: Path, out: Path, run_id: str, base_files: BaseFiles | None = None) -> int:
+    """Merge the ledger's results for RUN_ID into OUT/RUN_ID; returns how many instances it holds.
+    `base_files` rebuilds the patches the run directory lacks (see `mirror_files`)."""
     src, dst = ledger / run_id, out / run_id
     if not (src / "predictions.jsonl").is_file():
         return 0
     dst.mkdir(parents=True, exist_ok=True)
     have = _predictions(dst / "predictions.jsonl")
-    theirs = _predictions(src / "predictions.jsonl")
+    kept = _ledger_lines(src / "predictions.jsonl")
+    theirs = {iid: _rebuilt(p, base_files) for iid, p in kept.items() if iid not in have}
     merged = {**theirs, **have}
     (dst / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in merged.values()))
     if (src / "summary.json").is_file():
@@ -66,9 +75,11 @@ def restore(ledger: Path, out: Path, run_id: str) -> int:
 def save(ledger: Path, out: Path, run_id: str) -> None:
     src, dst = out / run_id, ledger / run_id
     dst.mkdir(parents=True, exist_ok=True)
-    for name in ("predictions.jsonl", "summary.json"):
-        if (src / name).is_file():
-            shutil.copyfile(src / name, dst / name)
+    if (src / "summary.json").is_file():
+        shutil.copyfile(src / "summary.json", dst / "summary.json")
+    if (src / "predictions.jsonl").is_file():
+        lines = [_skeleton_of(p) for p in _predictions(src / "predictions.jsonl").values()]
+        (dst / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in lines))
     summary = json.loads((src / "summary.json").read_text()) if (src / "summary.json").is_file() else {"instances": {}}
     for iid, info in summary["instances"].items():
         report = Path(info.get("run_dir", "")) / "report.json"
@@ -128,6 +139,52 @@ def trim(report: dict) -> dict:
             "runs": [{"index": r.get("index"), "ended": r.get("ended"), "steps": len(r.get("steps", []))}
                      for r in agent.get("runs", [])]}
     return kept
+
+
+def mirror_files(dataset: Path, repos: Path) -> BaseFiles:
+    """Files at each instance's base commit, read from the bare mirrors under `repos`."""
+    from agent.swebench.checkout import gitdir
+    from agent.swebench.dataset import load_dataset
+    from tools import gitsafe
+    from tools.git import resolve_source
+
+    rows = load_dataset(dataset)
+
+    def of(iid: str) -> Callable[[str], str]:
+        row = rows[iid]
+        git = str(gitdir(Path(resolve_source(row["repo"], repos))))
+
+        def read(path: str) -> str:  # bytes, not text mode: a CRLF file keeps its \r
+            shown = gitsafe.run(None, ["--git-dir", git, "show", f"{row['base_commit']}:{path}"]).stdout
+            return shown.decode("utf-8", "replace")
+        return read
+    return of
+
+
+def _skeleton_of(prediction: dict) -> dict:
+    patch = prediction.get(KEY_PATCH) or ""
+    if skeleton.strip(patch) == patch:
+        return prediction  # empty, or quoting no line of the repository (only added files)
+    rest = {k: v for k, v in prediction.items() if k != KEY_PATCH}
+    return {**rest, "patch_skeleton": skeleton.strip(patch), "patch_sha256": skeleton.digest(patch)}
+
+
+def _rebuilt(line: dict, base_files: BaseFiles | None) -> dict:
+    if "patch_skeleton" not in line:
+        return line  # an empty patch, or a ledger from before skeletons
+    iid = line["instance_id"]
+    if base_files is None:
+        raise SystemExit(f"the ledger keeps {iid}'s patch as a skeleton: restoring it needs the dataset and mirrors")
+    patch = skeleton.rebuild(line["patch_skeleton"], base_files(iid))
+    if skeleton.digest(patch) != line["patch_sha256"]:
+        raise SystemExit(f"{iid}: its patch rebuilt from the mirror differs from the one measured (sha256)")
+    rest = {k: v for k, v in line.items() if k not in ("patch_skeleton", "patch_sha256")}
+    return {**rest, KEY_PATCH: patch}
+
+
+def _ledger_lines(path: Path) -> dict[str, dict]:
+    lines = [json.loads(raw) for raw in path.read_text().splitlines() if raw.strip()]
+    return {line["instance_id"]: line for line in lines}
 
 
 def _predictions(path: Path) -> dict[str, dict]:

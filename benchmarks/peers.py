@@ -64,7 +64,7 @@ def main() -> int:
     ours, peer = f"{args.tag}-patchwright", f"{args.tag}-mini-swe-agent"
     ledger_.pin(args.ledger, ROOT, {"limit_seconds": args.limit, "run": RUN}, args.allow_other_commit)
     for run_id in (ours, peer):
-        held = ledger_.restore(args.ledger, args.out, run_id)
+        held = ledger_.restore(args.ledger, args.out, run_id, ledger_.mirror_files(args.dataset, args.repos))
         ledger_.restore_grades(args.ledger, args.out, run_id)
         print(f"{run_id}: {held} instance(s) from the ledger {args.ledger}", flush=True)
     proc = None

@@ -88,3 +88,68 @@ def test_a_partial_measurement_grades_only_what_every_run_finished(tmp_path):
     assert ledger.finished(tmp_path, ["x__y-2", "x__y-1", "x__y-3"], "a", "b") == ["x__y-1"]
     assert ledger.finished(tmp_path, ["x__y-2", "x__y-1"], "a") == ["x__y-2", "x__y-1"]
     assert ledger.finished(tmp_path, ["x__y-1"], "a", "never-run") == []
+
+
+THEIRS = ["import os\n", "\n", "def area(w, h):\n", "    return w + h\n", "\n", "def name():\n", "    return 'x'"]
+
+
+def _mirror(tmp_path):
+    """A bare mirror with one commit (a CRLF file among them), and the dataset row naming it."""
+    work, bare = tmp_path / "work", tmp_path / "mirrors" / "acme+geo"
+    work.mkdir()
+    (work / "geo.py").write_text("".join(THEIRS))
+    (work / "dos.txt").write_bytes(b"one\r\ntwo\r\nthree\r\n")
+    (work / "old.py").write_text("gone = True\n")
+    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    base = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    dataset = tmp_path / "dataset.jsonl"
+    dataset.write_text(json.dumps({"instance_id": "acme__geo-1", "repo": "acme/geo", "base_commit": base}) + "\n")
+    return work, dataset, tmp_path / "mirrors"
+
+
+def _model_patch(work):
+    (work / "geo.py").write_text("".join(THEIRS).replace("w + h", "w * h") + "\n")  # also a final newline
+    (work / "dos.txt").write_bytes(b"one\r\n2\r\nthree\r\n")
+    (work / "old.py").unlink()
+    (work / "new.py").write_text("made = 'by the model'\n")
+    subprocess.run(["git", "-C", str(work), "add", "-A"], check=True)
+    return subprocess.run(["git", "-C", str(work), "diff", "--cached"], capture_output=True).stdout.decode()
+
+
+def test_a_patch_is_kept_without_the_repositorys_lines_and_rebuilt_from_the_mirror(tmp_path):
+    work, dataset, mirrors = _mirror(tmp_path)
+    patch = _model_patch(work)
+    old, new, book = tmp_path / "old", tmp_path / "new", tmp_path / "ledger"
+    _run_dir(old, "r", "acme__geo-1", {"status": "fixed"})
+    (old / "r" / "predictions.jsonl").write_text(json.dumps(
+        {"instance_id": "acme__geo-1", "model_name_or_path": "m", "model_patch": patch}) + "\n")
+    ledger.save(book, old, "r")
+
+    kept = (book / "r" / "predictions.jsonl").read_text()
+    assert "def area" not in kept and "import os" not in kept and "gone = True" not in kept  # theirs: cut
+    assert "w * h" in kept and "by the model" in kept  # the model's own lines stay readable
+    with pytest.raises(SystemExit, match="needs the dataset and mirrors"):
+        ledger.restore(book, new, "r")
+    assert ledger.restore(book, new, "r", ledger.mirror_files(dataset, mirrors)) == 1
+    [line] = (new / "r" / "predictions.jsonl").read_text().splitlines()
+    assert json.loads(line)["model_patch"] == patch  # byte for byte, CRLF lines included
+
+    # A mirror whose file is not the one measured: refused, not rebuilt into another patch.
+    (book / "r" / "predictions.jsonl").write_text(kept.replace('"patch_sha256": "', '"patch_sha256": "0'))
+    with pytest.raises(SystemExit, match="differs from the one measured"):
+        ledger.restore(book, tmp_path / "third", "r", ledger.mirror_files(dataset, mirrors))
+
+
+def test_skeletons_of_zero_context_hunks_and_a_missing_final_newline():
+    from benchmarks import skeleton
+
+    old = "a\nb\nc"
+    patch = ("diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1,0 +2 @@\n+inserted after a\n"
+             "@@ -3 +4 @@\n-c\n\\ No newline at end of file\n+c\n")
+    cut = skeleton.strip(patch)
+    assert "\n-\n" in cut and "-c" not in cut and "+inserted after a" in cut
+    assert skeleton.rebuild(cut, lambda path: old) == patch
