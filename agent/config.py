@@ -257,17 +257,22 @@ class Settings(BaseSettings):
         profile's default. The one place that decides it."""
         if self.run.reproduce is not None:
             return self.run.reproduce
-        profile = getattr(self.model, "profile", None)  # the scripted backend has none
-        return get_profile(profile).reproduce if profile else False
+        profile = self._profile()
+        return profile.reproduce if profile else False
 
     def agents_at_once(self) -> int:
         """How many of an attempt's agents run at the same time: run.agent_parallel when set, else the
         model profile's parallel_agents; never more than run.samples. The one place that decides it."""
         wanted = self.run.agent_parallel
         if wanted is None:
-            profile = getattr(self.model, "profile", None)  # the scripted backend has none
-            wanted = get_profile(profile).parallel_agents if profile else 1
+            profile = self._profile()
+            wanted = profile.parallel_agents if profile else 1
         return max(1, min(wanted, self.run.samples))
+
+    def _profile(self):
+        """The model's serving profile (agent.models.profiles), None for a backend without one (scripted)."""
+        name = getattr(self.model, "profile", None)
+        return get_profile(name) if name else None
 
     @property
     def home_dir(self) -> Path:

@@ -202,9 +202,9 @@ class AgentToolBox:
             session.put(extra)
         result = self.container.exec(f"rm -f {JUNIT}\n{command}", timeout or self.cfg.agent_command_timeout)
         try:
-            result.junit_xml = self.container.live().read_file(JUNIT)
+            result.junit_xml = session.read_file(JUNIT)  # a restart keeps the session, in a new container
             if extra:
-                self.container.live().sync_in(self.root, list(extra))  # not on the host: removed
+                session.sync_in(self.root, list(extra))  # not on the host: removed
         except SandboxError as exc:
             self.container.restart()
             result.output += f"\n[patchwright: the container was started again from the working copy: {exc}]"
