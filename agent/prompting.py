@@ -133,10 +133,13 @@ def fit_to_window(deps: Deps, messages: list[dict], fixed: int) -> list[dict]:
     return fitted
 
 
-def feedback_on_tests(*, timed_out: bool, oom_killed: bool, timeout: float, failing: list[str], output: str) -> str:
-    """What the next patch prompt says about the failed test run (kept in the state until then)."""
+def feedback_on_tests(*, timed_out: bool, oom_killed: bool, timeout: float, regressions: list[str], new: list[str],
+                      already: list[str], output: str) -> str:
+    """What the next patch prompt says about the failed test run (kept in the state until then): the
+    failing tests that passed before the patch, those that did not run before it, and those that
+    failed on the base commit too (named up to a few, then counted)."""
     return render("test_feedback.j2", timed_out=timed_out, oom_killed=oom_killed, timeout=timeout,
-                  failing=failing, output=output)
+                  regressions=regressions, new=new, already=already, output=output)
 
 
 def reproduce_messages(issue_text: str, code_shown: str, tests: list[str], example_test: str,

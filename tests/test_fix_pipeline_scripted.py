@@ -52,6 +52,22 @@ def test_failing_after_goes_back_to_patch_with_the_failure(tmp_path):
     assert {c["env"] for c in runs} == {ENV} and {c["command"] for c in runs} == {Settings(home=tmp_path).run.test_command}
 
 
+def test_test_feedback_tells_a_regression_apart_from_tests_that_failed_before_the_patch(tmp_path):
+    # The wrong patch breaks test_parse_int_list, which passed, and the two bug tests still fail:
+    # the model is told which failure is its own doing, not handed one list of three.
+    broken = DEMO_TESTS[0]
+    regressed = run_result([broken, *BUG_TESTS], f"FAILED {broken} - TypeError\n3 failed, 1 passed")
+    sandbox = ScriptedSandbox([BEFORE.result(), regressed.result(), AFTER.result()])
+    model = ScriptedModel([WRONG_REPLY, FIX_REPLY])
+    result = run_demo(Settings(home=tmp_path), serve_model=False, model=model, sandbox=sandbox)
+    assert result.fixed
+    second = model.requests[1][-1]["content"]
+    assert f"Tests that passed before the patch and fail with it: {broken}\n" in second
+    assert f"Tests that failed before the patch and still fail with it: {', '.join(BUG_TESTS)}\n" in second
+    report = json.loads((result.run_dir / "report.json").read_text())
+    assert report["attempts"][0]["failing"] == sorted([broken, *BUG_TESTS])
+
+
 def test_a_script_too_short_stops_the_run_as_a_sandbox_failure(tmp_path):
     with pytest.raises(RunError, match="scripted sandbox ran out of results after 1") as stopped:
         run_demo(Settings(home=tmp_path, sandbox=ScriptedSandboxConfig(results=[BEFORE])), serve_model=False,

@@ -22,7 +22,7 @@ from tools.edits.diff import apply_diff, files_changed, reset_worktree
 from tools.errors import PatchApplyError
 from tools.issue_sources import text_of
 from tools.reproduction import PASSES, classify, command_for
-from tools.testlogs import compare
+from tools.testlogs import FAILING, compare
 
 if TYPE_CHECKING:
     from sandbox.base import ExecResult
@@ -88,11 +88,16 @@ def verify(state: dict, deps: Deps) -> dict:
                 "reason": said(_passed_reason(evidence))}
 
     failing = _failing(run.after)
+    # What the patch changed, apart: a test that failed on the base commit too (an environment's
+    # failure, or the issue's own test still failing) is not the patch's doing, and a list of 168
+    # of those would hide the one regression from the model.
+    regressions, already = evidence["pass_to_fail"], sorted(t for t in failing if before.get(t) in FAILING)
+    new = [t for t in failing if t not in regressions and t not in already]
     feedback = prompting.feedback_on_tests(timed_out=result.timed_out, oom_killed=result.oom_killed,
-                                           timeout=deps.settings.sandbox.test_timeout, failing=failing,
-                                           output=result.output[-cfg.feedback_chars:])
+                                           timeout=deps.settings.sandbox.test_timeout, regressions=regressions,
+                                           new=new, already=already, output=result.output[-cfg.feedback_chars:])
     why_failed = ("timed out" if result.timed_out else "ran out of memory" if result.oom_killed
-                  else f"{len(failing)} failing")
+                  else f"{len(failing)} failing, {len(regressions)} of them passed before the patch")
     return {**updates, "attempts": [{**outcome, "outcome": "tests_failed", "failing": failing}],
             "exit_status": "tests_failed", "test_feedback": feedback,
             "reason": said(f"attempt {attempt}: tests {why_failed} (exit code {result.exit_code})")}
