@@ -62,7 +62,7 @@ class RunConfig(BaseModel):
     samples: int = Field(1, ge=1)
     """Patch candidates per attempt: the first greedy (temperature 0), the others sampled at sample_temperature and alternating between the ranked code and a variant of it (agent.prompting.CODE_VARIANTS); verify tests each distinct one and keeps the best (agent/nodes/selection.py). 1: one reply at the model's own temperature, as before."""
     sample_temperature: float = Field(0.8, ge=0.0, le=2.0)
-    """Temperature of the sampled candidates (all but the first) when samples > 1."""
+    """Temperature of the sampled candidates (all but the first) when samples > 1, and the least one an edit retry or a reproduction retry asks at (greedy decoding repeats a refused answer)."""
     reproduce: bool | None = None
     """Before patching, have the model write a new test that reproduces the issue and run it on the base commit (the reproduce node); a run without a reproduction still goes on. None: the model profile's default (Profile.reproduce; off for a backend without a profile). Read it through Settings.reproduce_enabled()."""
     reproduce_retries: int = 2

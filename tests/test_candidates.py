@@ -199,12 +199,13 @@ def test_same_prompt_samples_go_in_one_request_with_n_after_the_greedy_one(tmp_p
     assert len(calls[1]["choices"]) == 2
 
 
-def test_each_candidate_repairs_its_own_edits_at_its_own_temperature(tmp_path):
-    # Candidate 1's SEARCH text matches nothing: its retry comes before candidate 2 is asked for.
+def test_each_candidate_repairs_its_own_edits_and_a_greedy_ones_retry_samples(tmp_path):
+    # Candidate 1's SEARCH text matches nothing: its retry comes before candidate 2 is asked for,
+    # at run.sample_temperature (greedy decoding would tend to give the refused answer again).
     model = ScriptedModel([NO_MATCH_REPLY, FIX_REPLY, WRONG_REPLY])
     wrong = run_result([DEMO_TESTS[1]], "1 failed")
     result, _, report = fix(tmp_path, model, [BEFORE, AFTER, wrong], samples=2, max_edit_retries=1)
-    assert model.options == [{"n": 1, "temperature": 0.0}, {"n": 1, "temperature": 0.0},
+    assert model.options == [{"n": 1, "temperature": 0.0}, {"n": 1, "temperature": 0.8},
                              {"n": 1, "temperature": 0.8}]
     retry = model.requests[1]
     assert retry[-2] == {"role": "assistant", "content": NO_MATCH_REPLY} and "textkit/numbers.py" in retry[-1]["content"]

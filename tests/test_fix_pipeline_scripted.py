@@ -117,3 +117,6 @@ def test_an_edit_retry_after_a_long_reply_still_fits_the_window(tmp_path):
     assert sum(model.count_tokens(m["content"]) for m in first) + model.count_tokens(long_wrong) > room  # uncut: too long
     assert sum(model.count_tokens(m["content"]) for m in retry) <= room
     assert "could not be applied" in retry[-1]["content"] and retry[:len(first)] == first
+    # The first ask is at the model's own temperature; the retry samples, so that it is not the
+    # refused answer again word for word.
+    assert [o["temperature"] for o in model.options] == [None, settings.run.sample_temperature]

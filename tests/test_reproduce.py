@@ -142,6 +142,7 @@ def test_a_test_breaking_on_its_own_import_goes_back_with_the_error(tmp_path):
     assert "ImportError: cannot import name 'clamp_value' from 'textkit.numbers'" in second[-1]["content"]
     repro = report["reproduction"]
     assert repro["status"] == "reproduced" and repro["turns"] == 2 and sandbox.seen[1]["test"] == ASSERTING
+    assert [o["temperature"] for o in model.options[:2]] == [None, 0.8]  # the retry samples
 
 
 # (c) --------------------------------------------------------------------------------------------

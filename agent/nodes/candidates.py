@@ -81,3 +81,13 @@ def record(deps: Deps, node: str, attempt: int, candidates: list[dict]) -> None:
     """One "candidate" event per candidate, once its outcome is known."""
     for c in candidates:
         deps.trajectory.add("candidate", node=node, attempt=attempt, **public(c))
+
+
+def retry_temperature(settings, own: float | None = None) -> float:
+    """What an edit retry or a reproduction retry asks at: run.sample_temperature at least, since
+    greedy decoding handed its refused answer back with the feedback tends to give it again word for
+    word (3 of the 5 edit retries of the embedded model on the CPU panel did: a full prompt's time
+    for nothing). `own` is the candidate's temperature (None: the model config's)."""
+    if own is None:
+        own = getattr(settings.model, "temperature", 0.0) or 0.0
+    return max(own, settings.run.sample_temperature)

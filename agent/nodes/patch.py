@@ -14,7 +14,8 @@ from pathlib import Path
 from agent import prompting
 from agent.deps import Deps
 from agent.edit_format import EditFormat, resolve_edit_format
-from agent.nodes.candidates import Slot, batches, made, plan, record as record_candidates, with_votes
+from agent.nodes.candidates import (Slot, batches, made, plan, record as record_candidates, retry_temperature,
+                                   with_votes)
 from tools.edits import apply_blocks, apply_rewrites, feedback, parse_blocks, parse_rewrites, rewrite_feedback
 from tools.edits.diff import check_applies, diff_worktree, reset_worktree
 from tools.errors import PatchApplyError
@@ -74,6 +75,10 @@ def _sampling(batch: list[Slot]) -> dict:
     return options
 
 
+def _retry_sampling(slot: Slot, deps: Deps) -> dict:
+    return {"temperature": retry_temperature(deps.settings, slot.temperature)}
+
+
 def _candidate(slot: Slot, messages: list[dict], reply: str, workspace: str, edit_format: EditFormat,
                deps: Deps) -> dict:
     """Apply one reply; edits that do not apply go back to the model with what went wrong, up to
@@ -97,7 +102,7 @@ def _candidate(slot: Slot, messages: list[dict], reply: str, workspace: str, edi
             problem = spent
             break
         messages = messages + prompting.feedback_on_edits(reply, problem, edit_format=edit_format)
-        reply = deps.ask("patch", prompting.fit_to_window(deps, messages, fixed), **_sampling([slot])).content
+        reply = deps.ask("patch", prompting.fit_to_window(deps, messages, fixed), **_retry_sampling(slot, deps)).content
     reset_worktree(root)  # no edit of this candidate stays: the next one, verify or deliver sees the base files
     return made(slot, diff="", problem=problem, turns=turn)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agent import prompting
 from agent.deps import Deps
+from agent.nodes.candidates import retry_temperature
 from agent.nodes.sandbox_runs import environment, record
 from tools.edits.diff import reset_worktree
 from tools.issue_sources import text_of
@@ -38,7 +39,8 @@ def reproduce(state: dict, deps: Deps) -> dict:
         if spent := deps.over_budget():  # optional work: not even the first ask past the budget
             tried["reason"] = spent
             break
-        reply = deps.ask("reproduce", prompting.fit_to_window(deps, messages, len(asked))).content
+        again = {"temperature": retry_temperature(deps.settings)} if turn > 1 else {}
+        reply = deps.ask("reproduce", prompting.fit_to_window(deps, messages, len(asked)), **again).content
         tried["turns"] = turn
         try:
             test = _test_in(root, reply, files)
