@@ -80,8 +80,9 @@ def main() -> int:
     run_ids = [f"{args.tag}-{name}" for name, _ in arms]
     ledger_.pin(args.ledger, ROOT, {"base_run": BASE_RUN, "arms": dict(arms), "engine": engine(args)},
                 args.allow_other_commit)
+    base_files = ledger_.mirror_files(args.dataset, args.repos)
     for run_id in run_ids:
-        held = ledger_.restore(args.ledger, args.out, run_id, ledger_.mirror_files(args.dataset, args.repos))
+        held = ledger_.restore(args.ledger, args.out, run_id, base_files)
         ledger_.restore_grades(args.ledger, args.out, run_id)
         print(f"{run_id}: {held} instance(s) from the ledger {args.ledger}", flush=True)
     proc, base_url = start_server(args, args.out / f"{args.tag}-server.log")
@@ -96,7 +97,7 @@ def main() -> int:
             for name, overrides in arms:
                 run = settings.run.model_validate({**settings.run.model_dump(), **BASE_RUN, **overrides})
                 _run(settings.model_copy(update={"model": model, "run": run}), args, f"{args.tag}-{name}", iid, name)
-                ledger_.save(args.ledger, args.out, f"{args.tag}-{name}")
+                ledger_.save(args.ledger, args.out, f"{args.tag}-{name}", base_files)
     finally:
         if proc is not None:
             serve.stop(proc, timeout=60)

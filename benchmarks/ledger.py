@@ -72,13 +72,15 @@ def restore(ledger: Path, out: Path, run_id: str, base_files: BaseFiles | None =
     return len(merged)
 
 
-def save(ledger: Path, out: Path, run_id: str) -> None:
+def save(ledger: Path, out: Path, run_id: str, base_files: BaseFiles | None = None) -> None:
+    """Keep OUT/RUN_ID's results in the ledger: patches as skeletons (with `base_files`, their hunk
+    headers' function text cut as well), reports trimmed to KEEP."""
     src, dst = out / run_id, ledger / run_id
     dst.mkdir(parents=True, exist_ok=True)
     if (src / "summary.json").is_file():
         shutil.copyfile(src / "summary.json", dst / "summary.json")
     if (src / "predictions.jsonl").is_file():
-        lines = [_skeleton_of(p) for p in _predictions(src / "predictions.jsonl").values()]
+        lines = [_skeleton_of(p, base_files) for p in _predictions(src / "predictions.jsonl").values()]
         (dst / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in lines))
     summary = json.loads((src / "summary.json").read_text()) if (src / "summary.json").is_file() else {"instances": {}}
     for iid, info in summary["instances"].items():
@@ -161,12 +163,14 @@ def mirror_files(dataset: Path, repos: Path) -> BaseFiles:
     return of
 
 
-def _skeleton_of(prediction: dict) -> dict:
+def _skeleton_of(prediction: dict, base_files: BaseFiles | None) -> dict:
     patch = prediction.get(KEY_PATCH) or ""
-    if skeleton.strip(patch) == patch:
+    old_file = base_files(prediction["instance_id"]) if base_files and patch else None
+    cut = skeleton.strip(patch, old_file)
+    if cut == patch:
         return prediction  # empty, or quoting no line of the repository (only added files)
     rest = {k: v for k, v in prediction.items() if k != KEY_PATCH}
-    return {**rest, "patch_skeleton": skeleton.strip(patch), "patch_sha256": skeleton.digest(patch)}
+    return {**rest, "patch_skeleton": cut, "patch_sha256": skeleton.digest(patch)}
 
 
 def _rebuilt(line: dict, base_files: BaseFiles | None) -> dict:

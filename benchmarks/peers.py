@@ -63,8 +63,9 @@ def main() -> int:
     ids = args.instances or panel(args.dataset)
     ours, peer = f"{args.tag}-patchwright", f"{args.tag}-mini-swe-agent"
     ledger_.pin(args.ledger, ROOT, {"limit_seconds": args.limit, "run": RUN}, args.allow_other_commit)
+    base_files = ledger_.mirror_files(args.dataset, args.repos)
     for run_id in (ours, peer):
-        held = ledger_.restore(args.ledger, args.out, run_id, ledger_.mirror_files(args.dataset, args.repos))
+        held = ledger_.restore(args.ledger, args.out, run_id, base_files)
         ledger_.restore_grades(args.ledger, args.out, run_id)
         print(f"{run_id}: {held} instance(s) from the ledger {args.ledger}", flush=True)
     proc = None
@@ -86,7 +87,7 @@ def main() -> int:
             _ours(settings, args, ours, iid)
             _peer(settings, args, peer, iid)
             for run_id in (ours, peer):
-                ledger_.save(args.ledger, args.out, run_id)
+                ledger_.save(args.ledger, args.out, run_id, base_files)
         print(f"both scaffolds: {time.monotonic() - started:.0f} s this session", flush=True)
     finally:
         if proc is not None:

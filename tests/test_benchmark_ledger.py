@@ -153,3 +153,36 @@ def test_skeletons_of_zero_context_hunks_and_a_missing_final_newline():
     cut = skeleton.strip(patch)
     assert "\n-\n" in cut and "-c" not in cut and "+inserted after a" in cut
     assert skeleton.rebuild(cut, lambda path: old) == patch
+
+
+@pytest.mark.parametrize("attributes", ["", "*.py diff=python\n"])
+def test_hunk_headers_lose_the_function_text_git_put_there_and_get_it_back(tmp_path, attributes):
+    from benchmarks import skeleton
+
+    # Hunks under a top-level class, under an indented method (found by the python driver only),
+    # one with no definition between it and the previous hunk (git repeats the previous text), and
+    # a definition line longer than git's 80 bytes.
+    long_name = "def " + "a_rather_long_function_name_" * 4 + "(x):"
+    body = [f"    v{i} = {i}" for i in range(12)]
+    old = "\n".join(["import os", "", "class Shape:", "    def area(self):", *body, "", "    def edge(self):",
+                     *body, *body, "", long_name, *body, ""])
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "geo.py").write_text(old)
+    if attributes:
+        (work / ".gitattributes").write_text(attributes)
+    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    new = old.replace("    v6 = 6", "    v6 = 'six'").replace("    v11 = 11\n\n" + long_name, "    v11 = 11\n\n" + long_name + "\n    w = 0")
+    (work / "geo.py").write_text(new)
+    patch = subprocess.run([*git, "diff"], capture_output=True, check=True).stdout.decode()
+    headers = [line for line in patch.splitlines() if line.startswith("@@")]
+    assert len(headers) >= 4 and all(not h.endswith("@@") for h in headers)  # git named a function each time
+    assert any(h.endswith("@@ def edge(self):") for h in headers) == bool(attributes)  # the driver's rule
+    cut = skeleton.strip(patch, lambda path: old)
+    assert "class Shape" not in cut and "def " not in cut and "a_rather_long" not in cut
+    assert cut.count("<git funcname: ") == len(headers)
+    assert skeleton.rebuild(cut, lambda path: old) == patch
+    assert skeleton.strip(patch).count("<git funcname") == 0  # without the old file the text stays
