@@ -87,6 +87,51 @@ def test_parse_pytest_output_real_pytest(sample_repo: Path):
     assert results == {k: v for k, v in EXPECTED.items() if not k.endswith("test_skip")}
 
 
+NESTING = textwrap.dedent(
+    """
+    import subprocess, sys, unittest
+
+    def test_runs_pytest_inside(tmp_path):
+        # As pytest's own tests do (pytester): a session run inside a test, its output printed.
+        (tmp_path / "test_inner.py").write_text("def test_one():\\n    assert 0\\n\\ndef test_two():\\n    pass\\n")
+        inner = subprocess.run([sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", str(tmp_path)],
+                               capture_output=True, text=True, cwd=tmp_path)
+        print(inner.stdout)
+        assert inner.returncode == 1
+
+    def test_runs_unittest_inside():
+        class Case(unittest.TestCase):
+            def test_no(self):
+                self.fail("inner")
+        print(unittest.TextTestRunner(stream=sys.stdout).run(Case("test_no")).wasSuccessful())
+        print("FAILED (failures=1)")
+
+    def test_outer_fails():
+        assert 0
+    """
+)
+
+
+def test_sessions_run_inside_tests_give_no_results_of_their_own(tmp_path: Path):
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_outer.py").write_text(NESTING)
+    log = _pytest(tmp_path)
+    assert "test_inner.py::test_one" in log and "FAILED (failures=1)" in log  # the inner output is in the log
+    assert parse_pytest_output(log) == {"test_outer.py::test_runs_pytest_inside": "passed",
+                                        "test_outer.py::test_runs_unittest_inside": "passed",
+                                        "test_outer.py::test_outer_fails": "failed"}
+
+
+def test_sessions_of_older_pytest_and_a_log_cut_inside_a_session():
+    inner = ["=== test session starts ===", "FAILED t.py::inner - assert 0", "=== 1 failed in 0.02 seconds ==="]
+    outer = ["=== test session starts ===", *inner, "=== short test summary info ===",
+             "PASSED testing/test_x.py::test_outer", "=== 1 passed in 1.50 seconds ==="]
+    assert parse_pytest_output("\n".join(outer)) == {"testing/test_x.py::test_outer": "passed"}
+    # The outer session cut off (no end line of its own): every line counts, as before.
+    cut = outer[:4] + ["PASSED testing/test_x.py::test_outer"]
+    assert parse_pytest_output("\n".join(cut)) == {"t.py::inner": "failed", "testing/test_x.py::test_outer": "passed"}
+
+
 def test_text_and_junit_agree_on_collection_error(tmp_path: Path):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "tests").mkdir()

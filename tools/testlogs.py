@@ -109,17 +109,42 @@ def _summary_nodeid(rest: str) -> str:
     return first
 
 
+_SESSION_START = re.compile(r"^=+ test session starts =+$")
+_SESSION_END = re.compile(r"^=+ .*\bin \d+(\.\d+)? ?s(econds)?\b.*=+$")  # "=== 1 failed in 0.12s ===", "... in 0.12 seconds ==="
+
+
+def _outer_lines(lines: list[str]) -> list[str]:
+    """The lines of the outermost pytest sessions: pytest's own tests run sessions inside theirs
+    and -rA prints those sessions' output (their FAILED lines, their summaries) in the outer log,
+    where they would read as results of tests that do not exist. When the outer session has no
+    end line of its own (cut off), every line."""
+    kept, depth = [], 0
+    for line in lines:
+        if _SESSION_START.match(line):
+            # Two levels: an inner session whose end line is missing (cut, or crashed) ends with the next one's.
+            depth = min(depth + 1, 2)
+            keep = depth == 1
+        elif depth and _SESSION_END.match(line):
+            keep = depth == 1
+            depth -= 1
+        else:
+            keep = depth <= 1
+        if keep:
+            kept.append(line)
+    return kept if depth == 0 else lines
+
+
 def parse_pytest_output(log: str) -> dict[str, str]:
-    """Results from `pytest -rA` short summary lines (and `-v` lines if any)."""
+    """Results from `pytest -rA` short summary lines (and `-v` lines if any) of the outermost
+    sessions in the log."""
     results: dict[str, str] = {}
     summary: dict[str, str] = {}
-    for raw in log.splitlines():
-        line = _ANSI.sub("", raw).strip()
+    for line in _outer_lines([_ANSI.sub("", raw).strip() for raw in log.splitlines()]):
         word, _, rest = line.partition(" ")
         if word in _SUMMARY and rest and not rest.startswith("["):
             # "SKIPPED [1] tests/x.py:12: reason" names no test id: left out.
             node = _summary_nodeid(rest)
-            if node:
+            if node and not node.startswith("("):  # unittest's own "FAILED (failures=1)" names no test
                 summary[node] = _SUMMARY[word]
             continue
         match = _VERBOSE.match(line)
