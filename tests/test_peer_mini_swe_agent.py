@@ -118,3 +118,26 @@ def test_a_dead_model_server_stops_the_peer_before_any_container(tmp_path):
 def test_a_peer_not_installed_says_how_to_install_it(tmp_path):
     with pytest.raises(install.PeerError, match="swebench peer-install mini-swe-agent"):
         install.peer_python(PACKAGE, root=tmp_path)
+
+
+def test_a_worker_killed_before_its_first_step_is_recorded_with_an_empty_patch(tmp_path, monkeypatch):
+    # pytest-7205 on the CPU panel: mini-swe-agent saved no trajectory before our hard limit killed it.
+    # The run goes on: the instance counts as killed with nothing submitted, not as a crash of the runner.
+    import sys
+    from types import SimpleNamespace
+
+    from agent.peers import mini_swe_agent
+
+    hang = tmp_path / "hang.py"
+    hang.write_text("import time\ntime.sleep(60)\n")
+    monkeypatch.setattr(mini_swe_agent, "WORKER", hang)
+    dropped = []
+    harness = SimpleNamespace(env_image=lambda row: "env", instance_image=lambda row, env: ("img", None, None),
+                              drop_instance_image=dropped.append, sb=SimpleNamespace(labels={}))
+    settings = make_settings(tmp_path / "home", "http://127.0.0.1:9/v1")
+    opts = PeerOptions(dataset=tmp_path / "d.jsonl", run_id="mini", out_dir=tmp_path / "out", time_limit=1, hard_grace=1)
+    endpoint = {"model": "m", "base_url": "http://127.0.0.1:9/v1", "api_key": "EMPTY"}
+    info, patch = mini_swe_agent._one(sys.executable, harness, settings, opts, {"instance_id": "acme__x-1"},
+                                      endpoint, "swebench_backticks.yaml", "litellm_textbased")
+    assert patch == "" and info["status"] == "Killed" and "killed after 2 s" in info["reason"]
+    assert info["steps"] == 0 and dropped == ["img"]

@@ -135,6 +135,8 @@ def _one(python: Path, harness, settings, opts: PeerOptions, row: dict, endpoint
         info["seconds"] = round(time.monotonic() - started, 1)
         if crashed:
             return {**info, "reason": f"mini-swe-agent worker failed: {reason}"}, None
+        if not traj.is_file():  # killed before it saved its first step: its run ended with nothing to submit
+            return {**info, "status": "Killed", "reason": reason or "no trajectory written"}, ""
         info.update(read_trajectory(traj), trajectory=str(traj.relative_to(opts.run_dir)))
         if reason:
             info.update(status="Killed", reason=reason)
