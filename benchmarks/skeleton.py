@@ -38,7 +38,7 @@ def strip(patch: str, old_file: Callable[[str], str] | None = None) -> str:
     each hunk header's function text that git's rules find again replaced by a marker)."""
     out = []
     old_left = new_left = 0
-    names: dict[str, _FuncNames] = {}
+    names: dict[str, _FuncNames] = {rule: _FuncNames([], rule) for rule in _RULES}
     for line in patch.split("\n"):
         if old_left or new_left:
             kind = line[:1]
@@ -111,7 +111,7 @@ def _marker(rule: str) -> str:
 def _marked(line: str, m: re.Match, names: dict) -> str:
     """The hunk header with its function text as a marker when a rule finds that text again."""
     text = line[len(m.group(0)) + 1:] if line.startswith(m.group(0) + " ") else ""
-    found = [rule for rule in _RULES if (names[rule].at(int(m.group(1)), _count(m.group(2))) if names else "") == text]
+    found = [rule for rule in _RULES if names[rule].at(int(m.group(1)), _count(m.group(2))) == text]
     if text and found:
         return f"{m.group(0)} {_marker(found[0])}"
     return line

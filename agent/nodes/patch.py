@@ -75,10 +75,6 @@ def _sampling(batch: list[Slot]) -> dict:
     return options
 
 
-def _retry_sampling(slot: Slot, deps: Deps) -> dict:
-    return {"temperature": retry_temperature(deps.settings, slot.temperature)}
-
-
 def _candidate(slot: Slot, messages: list[dict], reply: str, workspace: str, edit_format: EditFormat,
                deps: Deps) -> dict:
     """Apply one reply; edits that do not apply go back to the model with what went wrong, up to
@@ -102,7 +98,8 @@ def _candidate(slot: Slot, messages: list[dict], reply: str, workspace: str, edi
             problem = spent
             break
         messages = messages + prompting.feedback_on_edits(reply, problem, edit_format=edit_format)
-        reply = deps.ask("patch", prompting.fit_to_window(deps, messages, fixed), **_retry_sampling(slot, deps)).content
+        reply = deps.ask("patch", prompting.fit_to_window(deps, messages, fixed),
+                         temperature=retry_temperature(deps.settings, slot.temperature)).content
     reset_worktree(root)  # no edit of this candidate stays: the next one, verify or deliver sees the base files
     return made(slot, diff="", problem=problem, turns=turn)
 

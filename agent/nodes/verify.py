@@ -91,8 +91,9 @@ def verify(state: dict, deps: Deps) -> dict:
     # What the patch changed, apart: a test that failed on the base commit too (an environment's
     # failure, or the issue's own test still failing) is not the patch's doing, and a list of 168
     # of those would hide the one regression from the model.
-    regressions, already = evidence["pass_to_fail"], sorted(t for t in failing if before.get(t) in FAILING)
-    new = [t for t in failing if t not in regressions and t not in already]
+    regressions, still = evidence["pass_to_fail"], evidence["still_failing"]
+    already = [t for t in still if before.get(t) in FAILING]
+    new = [t for t in still if before.get(t) not in FAILING]
     feedback = prompting.feedback_on_tests(timed_out=result.timed_out, oom_killed=result.oom_killed,
                                            timeout=deps.settings.sandbox.test_timeout, regressions=regressions,
                                            new=new, already=already, output=result.output[-cfg.feedback_chars:])
