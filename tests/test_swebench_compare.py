@@ -97,6 +97,7 @@ def test_compare_prints_the_runs_the_pair_and_its_p_value_and_writes_the_html(ou
     assert pair_rows(result.output, "run-a") == [["run-a", "run-b", "7", "1", "1", "4", "0", "2", "0.125"]]
     assert f"resolved by run-a alone (4): {', '.join(ONLY_A)}" in result.output
     assert "resolved by run-b alone (0): -" in result.output
+    assert "0 graded by one run only (left out of the pairs)" in " ".join(result.output.split())
     assert f"html: {html_of(out)}" in result.output and html_of(out).is_file()
 
 

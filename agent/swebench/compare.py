@@ -193,7 +193,7 @@ def print_comparison(console, comparison: Comparison) -> None:
                           "named in its summary.json): not checked against the others", markup=False)
     for p in comparison.pairs:
         console.print(f"{p.a} vs {p.b}: {p.paired} paired, {len(p.excluded_ids)} excluded (need the internet in "
-                      f"either run), {p.unshared} in one run only", markup=False)
+                      f"either run), {p.unshared} graded by one run only (left out of the pairs)", markup=False)
         for who, ids in ((p.a, p.only_a_ids), (p.b, p.only_b_ids)):
             shown = ", ".join(ids[:SHOWN_IDS]) + (f", ... {len(ids) - SHOWN_IDS} more (all in the HTML report)"
                                                   if len(ids) > SHOWN_IDS else "")
