@@ -9,7 +9,8 @@ prompts about 6x faster than llama.cpp, samples=4 in one pass (n), and native to
 A ledger is one engine's: the engine is pinned with the commit and the arms.
 
 Each arm is NAME:KEY=VALUE,... over [run] (RunConfig fields; values parsed as JSON where they
-parse, else strings), on top of the README panel's CPU settings (one attempt, one edit retry).
+parse, else strings), on top of the README panel's CPU settings (one attempt, one edit retry) and 600 s per instance
+(run.budget_seconds, as benchmarks/peers.py gives each scaffold).
 Per instance every arm runs in turn (`swebench run`, run id TAG-NAME), so an interrupted
 measurement has all arms on the same instances; then each arm is graded by our harness
 (`swebench eval`) and all are set side by side (`swebench compare`, first arm against each other,
@@ -39,7 +40,9 @@ from agent.models import serve  # noqa: E402
 from benchmarks import ledger as ledger_  # noqa: E402
 from benchmarks.panel import DATASET, MIRRORS, engine, panel, server_args, start_server  # noqa: E402
 
-BASE_RUN = {"max_attempts": 1, "max_edit_retries": 1}  # the README panel's CPU settings
+# The README panel's CPU settings, and the per-instance limit of benchmarks/peers.py, so that every
+# arm has the time mini-swe-agent had there (a side-by-side report can hold both).
+BASE_RUN = {"max_attempts": 1, "max_edit_retries": 1, "budget_seconds": 600.0}
 
 
 
