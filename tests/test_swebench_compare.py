@@ -277,3 +277,20 @@ def test_a_predictions_file_of_any_name_with_the_official_report_beside_it(out, 
     (folder / "qwen2.5-coder-32b.eval1.json").unlink()
     result = compare(out, "run-a", str(folder / "qwen32b-run.jsonl"))
     assert result.exit_code == 2 and "no eval report" in result.output and "qwen32b-run.jsonl" in result.output
+
+
+def test_charts_option_writes_each_chart_as_a_standalone_svg_file(out, tmp_path):
+    """For a README figure: the same charts as the report, each an SVG file that an image viewer opens."""
+    import xml.etree.ElementTree as ET
+
+    folder = tmp_path / "figures"
+    result = compare(out, "run-a", "run-b", "--charts", str(folder))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{c}.svg" for c in CHARTS)
+    resolved = ET.parse(folder / "chart-resolved.svg").getroot()
+    assert resolved.tag == "{http://www.w3.org/2000/svg}svg"  # standalone: the namespace is declared
+    text = " ".join(t.text or "" for t in resolved.iter("{http://www.w3.org/2000/svg}text"))
+    assert "run-a" in text and "run-b" in text and "p = 0.125" in text
+    again = tmp_path / "again"
+    compare(out, "run-a", "run-b", "--charts", str(again))
+    assert (again / "chart-matrix.svg").read_bytes() == (folder / "chart-matrix.svg").read_bytes()  # stable

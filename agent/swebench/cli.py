@@ -99,6 +99,8 @@ def compare_cmd(
                                      "predictions file of any name with its eval report beside it."),
     out: Optional[Path] = OutOpt,
     html: Optional[Path] = typer.Option(None, "--html", help="HTML report (default: OUT/compare/RUN1__vs__RUN2.html)."),
+    charts: Optional[Path] = typer.Option(None, "--charts", help="Also write each chart as a standalone SVG file "
+                                          "into this folder (chart-resolved.svg, ...), e.g. for a README."),
     config: Optional[Path] = ConfigOpt,
 ):
     """Compare graded runs: resolved, tokens, time and cost per run, paired differences with the exact
@@ -118,6 +120,11 @@ def compare_cmd(
     print_comparison(console, comparison)
     path = write_html(comparison, html or default_html_path(out_dir, [r.label for r in graded]))
     console.print(f"html: {path}")
+    if charts:
+        from agent.swebench.compare_charts import write_chart_files
+
+        for chart in write_chart_files(comparison, charts):
+            console.print(f"chart: {chart}")
 
 
 @swebench_app.command("run")

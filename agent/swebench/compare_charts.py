@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from agent.swebench.compare import OUTCOMES, Comparison, outcome, repo_of, run_label
 
@@ -17,17 +18,37 @@ def run_colour(index: int) -> str:
     return RUN_COLOURS[index % len(RUN_COLOURS)]
 
 
-def charts(comparison: Comparison) -> list[tuple[str, str, str]]:
-    """(id, caption, svg) for each chart, in page order."""
+def figures(comparison: Comparison) -> list[tuple[str, str, object]]:
+    """(id, caption, matplotlib figure) for each chart, in page order."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display; and Figure below never touches pyplot's global state
     return [("chart-resolved", "Instances resolved per run; brackets: the paired difference against the first "
-             "run (resolved by one run alone) and the exact McNemar p-value.", _svg(_resolved(comparison), "resolved")),
+             "run (resolved by one run alone) and the exact McNemar p-value.", _resolved(comparison)),
             ("chart-efficiency", "Tokens (in + out) and wall time against instances resolved, one point per run.",
-             _svg(_efficiency(comparison), "efficiency")),
-            ("chart-matrix", "Every instance's outcome in every run.", _svg(_matrix(comparison), "matrix")),
-            ("chart-repos", "Instances resolved per repository and run.", _svg(_repos(comparison), "repos"))]
+             _efficiency(comparison)),
+            ("chart-matrix", "Every instance's outcome in every run.", _matrix(comparison)),
+            ("chart-repos", "Instances resolved per repository and run.", _repos(comparison))]
+
+
+def charts(comparison: Comparison) -> list[tuple[str, str, str]]:
+    """(id, caption, svg) for each chart, in page order, as inline SVG for the HTML report."""
+    return [(name, caption, _svg(fig, name.removeprefix("chart-"))) for name, caption, fig in figures(comparison)]
+
+
+def write_chart_files(comparison: Comparison, folder: Path) -> list[Path]:
+    """Each chart as a standalone SVG file (FOLDER/chart-NAME.svg), for a README or a paper: the
+    same figures as the HTML report, with their XML namespaces, byte-stable for the same runs."""
+    import matplotlib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, _, fig in figures(comparison):
+        path = folder / f"{name}.svg"
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
+            fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None, "Type": None, "Format": None})
+        paths.append(path)
+    return paths
 
 
 def _plain(text: str) -> str:
