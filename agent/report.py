@@ -24,7 +24,7 @@ def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str 
         "reason": error or state.get("reason", ""),
         "issue": {k: issue.get(k) for k in ("id", "title", "source", "repo")},
         "base_commit": state.get("base_commit"),
-        "attempts": [{k: v for k, v in a.items() if k != "diff"} for a in state.get("attempts", [])],
+        "attempts": [{k: v for k, v in a.items() if k not in ("diff", "results")} for a in state.get("attempts", [])],
         "patch_file": "patch.diff" if (run_dir / "patch.diff").exists() else None,
         "files_changed": files_changed(state.get("diff", "")),
         "tests": {
@@ -37,7 +37,7 @@ def write_report(run_dir: Path, state: dict, trajectory: Trajectory, error: str 
             "output_cut": [note for e in trajectory.events("tests") for note in e.get("truncated", [])],
         },
         "reproduction": _reproduction(state),
-        # The last attempt's patch candidates (run.samples) with their test results, and which was chosen.
+        # The delivered attempt's patch candidates (run.samples) with their test results, and which was chosen.
         "candidates": [{k: v for k, v in c.items() if k != "diff"} for c in state.get("candidates", [])],
         "chosen": {"index": selection["chosen"], "why": selection["why"]} if "chosen" in selection else None,
         # Agent mode (run.solve = "agent"): the last attempt's steps and how the loop ended; None otherwise.

@@ -120,3 +120,45 @@ def test_an_edit_retry_after_a_long_reply_still_fits_the_window(tmp_path):
     # The first ask is at the model's own temperature; the retry samples, so that it is not the
     # refused answer again word for word.
     assert [o["temperature"] for o in model.options] == [None, settings.run.sample_temperature]
+
+
+NOT_THERE_REPLY = """textkit/numbers.py
+<<<<<<< SEARCH
+    return this_line_is_not_in_the_file
+=======
+    return None
+>>>>>>> REPLACE
+"""
+
+
+def test_a_later_attempt_whose_edits_never_applied_does_not_throw_away_the_tested_patch(tmp_path):
+    # Attempt 1's patch leaves one bug test failing but breaks nothing; attempt 2's edits never apply.
+    # The run is not fixed, and it delivers attempt 1's patch with attempt 1's test evidence, saying so.
+    sandbox = ScriptedSandbox([BEFORE.result(), WRONG_AFTER.result()])
+    model = ScriptedModel([WRONG_REPLY, NOT_THERE_REPLY])
+    settings = Settings(home=tmp_path, run={"max_attempts": 2, "max_edit_retries": 0})
+    result = run_demo(settings, serve_model=False, model=model, sandbox=sandbox)
+    assert not result.fixed
+    assert "min(value, max(low, value))" in (result.run_dir / "patch.diff").read_text()
+    report = json.loads((result.run_dir / "report.json").read_text())
+    assert [a["outcome"] for a in report["attempts"]] == ["tests_failed", "patch_failed"]
+    assert "delivered attempt 1's patch" in report["reason"] and "its edits never applied" in report["reason"]
+    assert report["files_changed"] == ["textkit/numbers.py"] and report["tests"]["exit_code_after"] == 1
+    evidence = json.loads((result.run_dir / "evidence.json").read_text())
+    assert evidence["still_failing"] == [OUTSIDE] and evidence["pass_to_fail"] == []
+
+
+def test_a_later_attempt_that_breaks_a_passing_test_loses_to_an_earlier_one_that_did_not(tmp_path):
+    broken = DEMO_TESTS[0]
+    regressed = run_result([broken, *BUG_TESTS], f"FAILED {broken} - TypeError\n3 failed, 1 passed")
+    sandbox = ScriptedSandbox([BEFORE.result(), WRONG_AFTER.result(), regressed.result()])
+    second = FIX_REPLY.replace("min(value, high)", "min(value, hi)")  # applies, and breaks a test
+    model = ScriptedModel([WRONG_REPLY, second])
+    result = run_demo(Settings(home=tmp_path, run={"max_attempts": 2}), serve_model=False, model=model,
+                      sandbox=sandbox)
+    assert not result.fixed
+    assert "min(value, max(low, value))" in (result.run_dir / "patch.diff").read_text()
+    report = json.loads((result.run_dir / "report.json").read_text())
+    assert [a["tier"] for a in report["attempts"]] == [2, 3]  # no regression, then a regression
+    assert "delivered attempt 1's patch" in report["reason"] and "1 regression(s)" in report["reason"]
+    assert report["tests"]["pass_to_fail"] == []

@@ -132,6 +132,17 @@ def test_prediction_prefers_passing_then_fewest_failures():
     assert pick_patch({"attempts": [{"diff": "", "outcome": "patch_failed"}]}) == ""
 
 
+def test_prediction_prefers_an_attempt_without_regressions_to_one_with_fewer_failures():
+    # B fails fewer tests, but one of them passed on the base commit: A's failures were there before.
+    attempts = [{"attempt": 1, "diff": "A", "outcome": "tests_failed", "failing": ["x", "y"], "tier": 2,
+                 "regressions": []},
+                {"attempt": 2, "diff": "B", "outcome": "tests_failed", "failing": ["z"], "tier": 3,
+                 "regressions": ["z"]}]
+    assert pick_patch({"attempts": attempts}) == "A"
+    same = [{**attempts[0], "diff": "A2", "attempt": 3}]  # as good as A, and later: it saw A's test output
+    assert pick_patch({"attempts": attempts + same}) == "A2"
+
+
 def test_run_verification_starts_the_same_local_httpbin_as_grading(tmp_path, monkeypatch):
     """Early requests tests call $HTTPBIN_URL: without the local service they wait on the
     disabled network until the timeout (seven minutes a run, seen on psf__requests-1724)."""

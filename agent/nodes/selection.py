@@ -56,3 +56,20 @@ def _why(best: dict, tested: list[dict], total: int, reproduced: bool) -> str:
     if all(best["diff_lines"] < c["diff_lines"] for c in tied if c is not best):
         return f"{lead}, tied on votes; this one is the smallest diff ({best['diff_lines']} changed lines)"
     return f"{lead}, tied on votes and size; this one came first"
+
+
+def best_attempt(attempts: list[dict]) -> dict | None:
+    """The attempt whose patch a run delivers when none passed, so a later, worse attempt (or one
+    whose edits never applied) does not replace a better earlier one: among the tested attempts,
+    the best tier (verify records the chosen candidate's), then the fewest regressions, then the
+    fewest failing tests, then the later attempt (it saw the earlier one's test output). Without a
+    tested attempt: the last one that made a diff. None when no attempt did. A record from before
+    tiers were kept counts as tier 0 when it passed and 3 otherwise."""
+    tested = [(n, a) for n, a in enumerate(attempts)
+              if a.get("diff") and a.get("outcome") in ("tests_passed", "tests_failed")]
+    if tested:
+        return min(tested, key=lambda na: (na[1].get("tier", 0 if na[1]["outcome"] == "tests_passed" else 3),
+                                           len(na[1].get("regressions") or []), len(na[1].get("failing") or []),
+                                           -na[0]))[1]
+    made = [a for a in attempts if a.get("diff")]
+    return made[-1] if made else None

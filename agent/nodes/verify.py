@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from sandbox.base import ExecResult
 
 
+# What an attempt's tests said, kept with its record: what deliver restores when it delivers that attempt.
+RESULTS = ("candidates", "selection", "tests_after", "test_exit_code", "evidence")
+
+
 @dataclass
 class _Run:
     """One distinct candidate's test runs."""
@@ -69,13 +73,17 @@ def verify(state: dict, deps: Deps) -> dict:
     selection = {**(state.get("selection") or {}), "chosen": chosen, "why": why}
 
     evidence = dict(run.evidence)
-    outcome = {"attempt": attempt, "diff": diff}  # the attempt's diff is the chosen candidate's
+    best = next(c for c in graded if c["chosen"])
+    # The attempt's diff is the chosen candidate's; its tier and results let deliver choose among
+    # attempts (selection.best_attempt) and restore what the chosen attempt's tests said.
+    outcome = {"attempt": attempt, "diff": diff, "tier": best["tier"], "regressions": best["regressions"]}
     if len(candidates) > 1:
         outcome.update(chosen=chosen, why=why)
     if run.reproduction:
         evidence["reproduction_after"] = outcome["reproduction_after"] = run.reproduction
     updates.update(diff=diff, candidates=graded, selection=selection, tests_after=run.after,
                    test_exit_code=run.result.exit_code, evidence=evidence)
+    outcome["results"] = {k: updates[k] for k in RESULTS}
 
     def said(reason: str) -> str:
         if len(candidates) > 1:

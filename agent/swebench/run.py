@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from agent.nodes.selection import best_attempt
 from agent.swebench.dataset import KEY_ID, KEY_MODEL, KEY_PATCH, ORACLES, load_dataset, load_specs, select
 from agent.swebench.verify_env import public_row
 
@@ -80,18 +81,12 @@ def done_ids(predictions: Path) -> set[str]:
 
 
 def pick_patch(state: dict) -> str:
-    """The attempt whose regression tests passed; else the one with the fewest failing tests
-    (pre-existing failures count the same for every attempt); else the last diff there is. An
-    attempt's diff is its chosen candidate's (verify picks among run.samples candidates by the
-    instance's own existing tests and the reproduction test: the hidden tests never come into it)."""
-    attempts = [a for a in state.get("attempts", []) if a.get("diff")]
-    passed = [a for a in attempts if a.get("outcome") == "tests_passed"]
-    if passed:
-        return passed[-1]["diff"]
-    tested = [a for a in attempts if a.get("outcome") == "tests_failed"]
-    if tested:
-        return min(tested, key=lambda a: len(a.get("failing", [])))["diff"]
-    return attempts[-1]["diff"] if attempts else (state.get("diff") or "")
+    """The prediction: the attempt deliver would deliver (agent.nodes.selection.best_attempt: the best
+    tested one by tier, regressions and failing tests), without the reproduction test a pull request
+    may carry. An attempt's diff is its chosen candidate's (verify picks among run.samples candidates
+    by the instance's own existing tests and the reproduction test: the hidden tests never come into it)."""
+    best = best_attempt(state.get("attempts", []))
+    return best["diff"] if best else (state.get("diff") or "")
 
 
 def run_one(settings, opts: RunOptions, row: dict, issue: dict, *, harness=None, **backends) -> dict:
