@@ -248,3 +248,22 @@ def test_loose_match_keeps_intended_nesting(tmp_path):
     reply = "m.py\n<<<<<<< SEARCH\n  return x\n=======\n  if x:\n      return x\n  return 0\n>>>>>>> REPLACE\n"
     assert apply_blocks(tmp_path, parse_blocks(reply)).failures == []
     assert (tmp_path / "m.py").read_text() == "def f(x):\n    if x:\n        return x\n    return 0\n"
+
+
+def test_a_path_copied_with_the_listing_score_is_the_path():
+    """The listing's file headers read `## pkg/a.py (score 3.05)`; the 1.5B model copied that line as its path."""
+    blocks = parse_blocks("pkg/a.py (score 3.05)\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n"
+                          "## pkg/b.py (score 0.41)\n<<<<<<< SEARCH\ny\n=======\nz\n>>>>>>> REPLACE\n")
+    assert [b.path for b in blocks] == ["pkg/a.py", "pkg/b.py"]
+
+
+def test_a_block_that_changes_nothing_does_not_fail_the_real_edit_beside_it(repo):
+    # Seen on requests-1142: unchanged lines re-sent as edits (there one matched twice, one named the
+    # wrong file), here in a file that does not exist and in one that does, beside the real edit.
+    reply = (_block("pkg/nowhere.py", "def request(method):\n", "def request(method):\n")
+             + _block("pkg/greet.py", "        return text\n", "        return text\n")
+             + _block("pkg/greet.py", '    message = "hello " + name\n', '    message = "Hello, " + name\n'))
+    result = apply_blocks(repo, parse_blocks(reply))
+    assert result.failures == [] and len(result.applied) == 3
+    assert '    message = "Hello, " + name\n' in (repo / "pkg" / "greet.py").read_text()
+    assert not (repo / "pkg" / "nowhere.py").exists()

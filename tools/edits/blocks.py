@@ -12,6 +12,8 @@ _UPDATED = re.compile(r"^>{5,9} REPLACE\s*$")
 _FENCE = "```"
 # The "   12 | " our code listings put before each line; small models copy it into their edits.
 NUMBERED = re.compile(r"^[ \t]*\d+ \| ?", re.MULTILINE)
+# The " (score 3.05)" our listings' file headers carry (tools/localize/render.py); copied after a path.
+_SCORED = re.compile(r"\s*\(score -?[0-9.]+\)$")
 
 
 @dataclass
@@ -83,7 +85,7 @@ def _strip_filename(line: str) -> str | None:
     if line.startswith(_FENCE):
         rest = line[len(_FENCE):].strip()
         return rest if rest and ("." in rest or "/" in rest) and " " not in rest else None
-    name = line.rstrip(":").lstrip("#").strip().strip("`").strip("*").strip()
+    name = _SCORED.sub("", line.lstrip("#").strip()).rstrip(":").strip().strip("`").strip("*").strip()
     # Needing a '.' or '/' keeps prose like "Fix:" from being taken for a file name.
     return name if name and " " not in name and ("." in name or "/" in name) else None
 

@@ -2,7 +2,8 @@
 
 Models copy code imperfectly, so a block that does not match exactly is retried ignoring
 per-line leading/trailing whitespace; when that fails too the model gets the closest real lines
-back so its next attempt can copy them.
+back so its next attempt can copy them. A block whose REPLACE equals its SEARCH changes nothing
+and is passed over, so it cannot fail the edits beside it.
 """
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ def apply_blocks(root: Path, blocks: list[EditBlock]) -> ApplyResult:
     root = Path(root).resolve()
     result = ApplyResult(applied=[], failures=[])
     for block in blocks:
+        if block.search == block.replace and block.search.strip():
+            # A block that rewrites lines as they are changes nothing wherever it matches (small
+            # models add such blocks beside the real edit): it must not fail the reply for a file or
+            # a match it got wrong. A reply of nothing else still gets "changed nothing" back.
+            result.applied.append(block)
+            continue
         reason, closest = _apply_one(root, block)
         if reason is None:
             result.applied.append(block)
