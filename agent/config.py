@@ -51,6 +51,8 @@ class RunConfig(BaseModel):
     """Files taken from localization into the prompt (within the token budget)."""
     top_symbols: int = 20
     """Functions and classes taken from localization into the prompt (within the token budget)."""
+    line_numbers: bool = True
+    """Number the lines of the code the patch prompt shows (`  404 | ...`). False: plain lines under a `lines A-B:` note, fewer tokens and no numbers for a small model to copy into its SEARCH blocks (the 1.5B model spent whole replies doing so)."""
     feedback_chars: int = 6000
     """Most characters of failing test output fed back to the model."""
     model_localize: bool = False

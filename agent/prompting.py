@@ -96,7 +96,7 @@ def code_variants(code_shown: str) -> dict[str, str]:
 
 def patch_messages(issue_text: str, code_shown: str, locations: dict | None, *,
                    previous_diff: str = "", test_feedback: str = "", reproduction: dict | None = None,
-                   edit_format: EditFormat = "search_replace") -> list[dict]:
+                   edit_format: EditFormat = "search_replace", line_numbers: bool = True) -> list[dict]:
     """The patch attempt's conversation: system, worked example, then the issue and the code, the
     reproduction test with its failing output when there is one (reproduction_shown), and the
     previous attempt's diff and its test output when it failed the tests; all of it teaching
@@ -104,7 +104,7 @@ def patch_messages(issue_text: str, code_shown: str, locations: dict | None, *,
     user = render(f"patch{_FORMAT_SUFFIX[edit_format]}.j2", issue_text=issue_text, code_shown=code_shown,
                   reproduction=reproduction or {}, previous_patch=previous_diff, test_feedback=test_feedback,
                   example_path=_example_path(locations), example_target=_example_target(locations))
-    return [*_worked_example(edit_format), {"role": "user", "content": user}]
+    return [*_worked_example(edit_format, line_numbers), {"role": "user", "content": user}]
 
 
 def feedback_on_edits(reply: str, problem: str, *, edit_format: EditFormat = "search_replace") -> list[dict]:
@@ -273,7 +273,7 @@ def _cut_sections(deps: Deps, code: str, tokens: int) -> str:
 
 def _available(deps: Deps, issue_text: str) -> int:
     """Tokens of the window the patch prompt's parts beyond the fixed ones may take."""
-    example = _worked_example(resolve_edit_format(deps.settings))
+    example = _worked_example(resolve_edit_format(deps.settings), deps.settings.run.line_numbers)
     fixed = deps.count_tokens("".join(m["content"] for m in example) + issue_text) + UNCOUNTED_TOKENS
     return deps.model.context_window() - reply_tokens(deps) - fixed
 
@@ -283,13 +283,14 @@ def _reproduction_room(deps: Deps, available: int) -> int:
     return min(MAX_REPRODUCTION_TOKENS, max(available // 8, 0)) if deps.settings.reproduce_enabled() else 0
 
 
-def _worked_example(edit_format: EditFormat = "search_replace") -> list[dict]:
+def _worked_example(edit_format: EditFormat = "search_replace", line_numbers: bool = True) -> list[dict]:
     # A worked example as a prior turn teaches the format far better than a description, most of
-    # all to small models (they otherwise copy placeholder paths from the instructions).
+    # all to small models (they otherwise copy placeholder paths from the instructions). Its code
+    # listing looks like the real one (run.line_numbers), so the example teaches what to copy.
     suffix = _FORMAT_SUFFIX[edit_format]
     return [
-        {"role": "system", "content": render(f"system{suffix}.j2")},
-        {"role": "user", "content": render(f"example_user{suffix}.j2")},
+        {"role": "system", "content": render(f"system{suffix}.j2", line_numbers=line_numbers)},
+        {"role": "user", "content": render(f"example_user{suffix}.j2", line_numbers=line_numbers)},
         {"role": "assistant", "content": render(f"example_assistant{suffix}.j2")},
     ]
 

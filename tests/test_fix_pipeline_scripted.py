@@ -162,3 +162,15 @@ def test_a_later_attempt_that_breaks_a_passing_test_loses_to_an_earlier_one_that
     assert [a["tier"] for a in report["attempts"]] == [2, 3]  # no regression, then a regression
     assert "delivered attempt 1's patch" in report["reason"] and "1 regression(s)" in report["reason"]
     assert report["tests"]["pass_to_fail"] == []
+
+
+def test_line_numbers_off_shows_plain_code_and_the_instructions_say_nothing_of_numbers(tmp_path):
+    sandbox = ScriptedSandbox([BEFORE.result(), AFTER.result()])
+    model = ScriptedModel([FIX_REPLY])
+    result = run_demo(Settings(home=tmp_path, run={"line_numbers": False}), serve_model=False, model=model,
+                      sandbox=sandbox)
+    assert result.fixed
+    system, example, _, ask = model.requests[0]
+    assert "line numbers" not in system["content"]
+    assert "lines 1-3:\n```\ndef greet(name):\n" in example["content"]  # the worked example looks like the real listing
+    assert "    return max(low, min(value, low))" in ask["content"] and " | " not in ask["content"]

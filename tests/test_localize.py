@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,12 @@ def test_environment_section_of_the_template_is_ignored(tmp_path):
              "conda: None pytest: 7.2 sphinx: 5.3 IPython: 8.7 version version version\n</details>\n")
     loc = localize(build_index(tmp_path, cache=None), issue)
     assert loc.files[0][0] == "xr/core/indexing.py"
+
+
+def test_render_code_without_line_numbers_shows_the_lines_as_they_are(index):
+    loc = localize(index, TRACEBACK_ISSUE)
+    text = render_code(index, loc, 5000, numbered=False)
+    assert text.startswith("## pkg/utils.py (score")
+    assert "\n        return int(raw)\n" in text and " | " not in text
+    assert re.search(r"^lines 1-\d+:\n```\n", text, re.M)  # where the lines are, said once per listing
+    assert len(text) < len(render_code(index, loc, 5000))  # and fewer tokens than the numbered listing

@@ -30,7 +30,7 @@ def localize(state: dict, deps: Deps) -> dict:
             "symbols": [[s.path, s.qualname, s.start_line, s.end_line, round(score, 4)] for s, score in loc.symbols],
             "windows": [[path, start, end, round(score, 4)] for path, start, end, score in loc.windows[:20]],
         },
-        "code_shown": render_code(repo_index, loc, budget, count_tokens=deps.count_tokens),
+        "code_shown": render_code(repo_index, loc, budget, count_tokens=deps.count_tokens, numbered=cfg.line_numbers),
         "code_budget": budget,
         **({"model_picks": picks} if picks else {}),
     }

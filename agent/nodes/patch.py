@@ -36,7 +36,8 @@ def patch(state: dict, deps: Deps) -> dict:
     reproduction = prompting.reproduction_shown(deps, issue, state.get("reproduction"))
     prompts = {variant: prompting.patch_messages(issue, shown, state.get("locations"), reproduction=reproduction,
                                                  previous_diff=previous.get("diff", ""),
-                                                 test_feedback=state.get("test_feedback", ""), edit_format=edit_format)
+                                                 test_feedback=state.get("test_feedback", ""), edit_format=edit_format,
+                                                 line_numbers=cfg.line_numbers)
                for variant, shown in prompting.code_variants(code).items()}
     slots = plan(cfg.samples, cfg.sample_temperature, list(prompts))
     produced: list[dict] = []

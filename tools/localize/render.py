@@ -13,14 +13,19 @@ MAX_SNIPPET_LINES = 150
 WEAK_WINDOW = 0.25       # windows scoring under this share of their file's best are left out
 
 
-def _numbered(lines: list[str], start: int, end: int) -> str:
-    body = "\n".join(f"{n:>5} | {lines[n - 1]}" for n in range(start, end + 1))
-    return f"```\n{body}\n```\n"
+def _listing(lines: list[str], start: int, end: int, numbered: bool) -> str:
+    """Lines start..end in a fence: each with its number (`  404 | `), or plain under `lines A-B:`."""
+    if numbered:
+        body = "\n".join(f"{n:>5} | {lines[n - 1]}" for n in range(start, end + 1))
+        return f"```\n{body}\n```\n"
+    body = "\n".join(lines[start - 1:end])
+    return f"lines {start}-{end}:\n```\n{body}\n```\n"
 
 
 def render_code(index: Index, loc: Localization, budget_tokens: int,
-                   count_tokens: CountTokens = estimate_tokens) -> str:
-    """Whole small files, else their ranked windows (symbols, traceback lines), else an outline."""
+                count_tokens: CountTokens = estimate_tokens, numbered: bool = True) -> str:
+    """Whole small files, else their ranked windows (symbols, traceback lines), else an outline;
+    `numbered`: each line with its number (run.line_numbers)."""
     parts: list[str] = []
 
     def fits(extra: str) -> bool:
@@ -46,7 +51,7 @@ def render_code(index: Index, loc: Localization, budget_tokens: int,
         if not lines:
             continue
         header = f"## {path} (score {score:.2f})\n"
-        whole = header + _numbered(lines, 1, len(lines))
+        whole = header + _listing(lines, 1, len(lines), numbered)
         if len(lines) <= SMALL_FILE_LINES and fits(whole):
             parts.append(whole)
             continue
@@ -58,7 +63,7 @@ def render_code(index: Index, loc: Localization, budget_tokens: int,
             spans = [(s.start_line, s.start_line) for s in outline[:40]] or [(1, min(30, len(lines)))]
         for start, end in spans:
             for run in _uncovered(start, end, shown):
-                snippet = _fit_snippet(lines, run, lambda s: fits(section + s))
+                snippet = _fit_snippet(lines, run, lambda s: fits(section + s), numbered)
                 if snippet is None:
                     continue
                 section += snippet[0]
@@ -81,7 +86,7 @@ def _uncovered(start: int, end: int, shown: set[int]) -> list[tuple[int, int]]:
     return runs + [cur] if cur else runs
 
 
-def _fit_snippet(lines, run, ok):
+def _fit_snippet(lines, run, ok, numbered: bool = True):
     """The longest prefix of the run that fits; a def line alone still tells the model a lot."""
     start, end = run
     end = min(end, start + MAX_SNIPPET_LINES - 1)
@@ -90,7 +95,7 @@ def _fit_snippet(lines, run, ok):
 
     def render(last: int) -> str:
         cut = "" if last >= run[1] else f"... ({run[1] - last} more lines)\n"
-        return _numbered(lines, start, last) + cut
+        return _listing(lines, start, last, numbered) + cut
 
     if ok(render(end)):
         return render(end), (start, end)
