@@ -267,3 +267,18 @@ def test_a_block_that_changes_nothing_does_not_fail_the_real_edit_beside_it(repo
     assert result.failures == [] and len(result.applied) == 3
     assert '    message = "Hello, " + name\n' in (repo / "pkg" / "greet.py").read_text()
     assert not (repo / "pkg" / "nowhere.py").exists()
+
+
+def test_part_of_a_line_is_replaced_when_it_is_in_the_file_once(repo):
+    """Seen on requests-1921: the SEARCH held part of a line. Text found once is replaced, as a
+    str_replace tool would; the rest of the line stays as the file has it."""
+    result = apply_blocks(repo, parse_blocks(_block("pkg/greet.py", "text.upper()\n", "text.title()\n")))
+    assert result.failures == []
+    assert "            text = text.title()\n" in (repo / "pkg" / "greet.py").read_text()
+
+
+def test_part_of_a_line_found_twice_is_refused_with_both_places(repo):
+    result = apply_blocks(repo, parse_blocks(_block("pkg/greet.py", "self.loud\n", "self.quiet\n")))
+    [failure] = result.failures
+    assert "matches 2 places (lines 9, 13)" in failure.reason
+    assert (repo / "pkg" / "greet.py").read_text() == SOURCE

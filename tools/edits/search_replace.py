@@ -2,8 +2,9 @@
 
 Models copy code imperfectly, so a block that does not match exactly is retried ignoring
 per-line leading/trailing whitespace; when that fails too the model gets the closest real lines
-back so its next attempt can copy them. A block whose REPLACE equals its SEARCH changes nothing
-and is passed over, so it cannot fail the edits beside it.
+back so its next attempt can copy them. Last, SEARCH is taken as text inside lines (part of a line,
+as str_replace tools read it) when that text is in the file exactly once. A block whose REPLACE
+equals its SEARCH changes nothing and is passed over, so it cannot fail the edits beside it.
 """
 from __future__ import annotations
 
@@ -104,9 +105,26 @@ def _replace(content: str, search: str, replace: str) -> tuple[str | None, str]:
     if len(loose) > 1:
         return None, _ambiguous(loose)
     if not loose:
-        return None, "SEARCH block does not match"
+        return _within_lines(content, search, replace)
     i = loose[0]
     return _splice(content, lines, i, len(want), _reindent(rep, want, lines[i:i + len(want)])), ""
+
+
+def _within_lines(content: str, search: str, replace: str) -> tuple[str | None, str]:
+    """SEARCH as text rather than whole lines, as a str_replace tool (and agent mode's edit) reads
+    it: small models copy part of a line (`headers['Cookie']`). Only text found exactly once is
+    replaced, and only by what REPLACE says, so the lines around it stay as the file has them."""
+    core, new = search.strip(), replace.strip()
+    found = content.count(core) if core else 0
+    if found == 1:
+        return content.replace(core, new, 1), ""
+    if found > 1:
+        starts, at = [], content.find(core)
+        while at != -1:
+            starts.append(content.count("\n", 0, at))
+            at = content.find(core, at + 1)
+        return None, _ambiguous(starts)
+    return None, "SEARCH block does not match"
 
 
 def _ambiguous(starts: list[int]) -> str:
