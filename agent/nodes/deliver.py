@@ -35,7 +35,7 @@ def _best_of_attempts(state: dict) -> tuple[dict, str]:
     last one (selection.best_attempt), and a note saying so; else the state as it is."""
     attempts = state.get("attempts") or []
     best = best_attempt(attempts)
-    if not best or not best.get("results") or best is attempts[-1] or best.get("attempt") == state.get("attempt"):
+    if not best or not best.get("results") or best is attempts[-1]:  # the reducer keeps attempts in order
         return state, ""
     last = attempts[-1]
     if not last.get("diff"):
