@@ -57,6 +57,8 @@ class Deps:
         extra = {k: options[k] for k in ("n", "temperature") if options.get(k) is not None}
         if len(reply.choices) > 1:
             extra["choices"] = reply.choices
+        if any(reply.cut):
+            extra["cut"] = reply.cut  # stopped at max_tokens: the reply ends mid-answer
         if reply.tool_calls:
             extra["tool_calls"] = [vars(c) for c in reply.tool_calls]
         self.trajectory.add(

@@ -113,6 +113,12 @@ def feedback_on_edits(reply: str, problem: str, *, edit_format: EditFormat = "se
     return [{"role": "assistant", "content": reply}, {"role": "user", "content": feedback}]
 
 
+def reply_cut(deps: Deps, what: str) -> str:
+    """What the model is told when its reply stopped at max_tokens (what: the edit format, or
+    "test"), ahead of what went wrong with the cut reply: the cut is why, and a shorter reply the fix."""
+    return render("reply_cut.j2", max_tokens=reply_tokens(deps), what=what).strip()
+
+
 def fit_to_window(deps: Deps, messages: list[dict], fixed: int) -> list[dict]:
     """The conversation cut to the window: the first `fixed` messages (the budgeted prompt) as
     they are, the turns after them (a reply and its feedback) cut in the middle, longest first,

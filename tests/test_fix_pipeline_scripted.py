@@ -10,6 +10,7 @@ import pytest
 from agent.config import ConfigError, Settings, load_settings
 from agent.demo_run import run_demo
 from agent.models import ScriptedModel
+from agent.models.replies import cut_reply
 from agent.runner import RunError
 from pipeline_support import AFTER, BEFORE, BUG_TESTS, DEMO_TESTS, FIX_REPLY, WRONG_REPLY, run_result
 from sandbox.base import Sandbox, SandboxError
@@ -117,9 +118,26 @@ def test_an_edit_retry_after_a_long_reply_still_fits_the_window(tmp_path):
     assert sum(model.count_tokens(m["content"]) for m in first) + model.count_tokens(long_wrong) > room  # uncut: too long
     assert sum(model.count_tokens(m["content"]) for m in retry) <= room
     assert "could not be applied" in retry[-1]["content"] and retry[:len(first)] == first
+    assert "cut off" not in retry[-1]["content"]  # the server ended that reply itself
     # The first ask is at the model's own temperature; the retry samples, so that it is not the
     # refused answer again word for word.
     assert [o["temperature"] for o in model.options] == [None, settings.run.sample_temperature]
+
+
+def test_a_reply_cut_at_max_tokens_is_sent_back_saying_so_before_what_broke(tmp_path):
+    # The server stopped the first reply mid-block (finish_reason "length"): the retry says that the
+    # reply was cut at the reply limit and asks for a shorter one, then names the broken block.
+    cut = cut_reply(FIX_REPLY.split("=======")[0])
+    sandbox = ScriptedSandbox([BEFORE.result(), AFTER.result()])
+    model = ScriptedModel([cut, FIX_REPLY])
+    settings = Settings(home=tmp_path, run={"max_attempts": 1, "max_edit_retries": 1})
+    result = run_demo(settings, serve_model=False, model=model, sandbox=sandbox)
+    assert result.fixed
+    feedback = model.requests[1][-1]["content"]
+    said = feedback.index(f"cut off at the limit of {settings.model.max_tokens} tokens")
+    assert said < feedback.index("missing its =======") and "Keep each SEARCH short" in feedback
+    steps = [json.loads(line) for line in (result.run_dir / "trajectory.jsonl").read_text().splitlines()]
+    assert [s.get("cut") for s in steps if s.get("type") == "model"] == [[True], None]
 
 
 NOT_THERE_REPLY = """textkit/numbers.py

@@ -33,6 +33,7 @@ from agent.models import (
 from agent.models import gguf, hardware, serve, server_command
 from agent.deps import Deps
 from agent.models.openai_compat import _fold_system_messages
+from agent.models.replies import cut_reply
 from agent.models import tokenizer as tokenizer_module
 from agent.models.tokenizer import ServerTokenizer
 from tools.tokens import estimate_tokens
@@ -608,3 +609,12 @@ def test_the_request_timeout_is_the_profiles_unless_set():
     assert OpenAIModelConfig().build().timeout == 900.0
     assert OpenAIModelConfig(profile="qwen3-coder-30b-a3b-instruct").build().timeout == 300.0
     assert OpenAIModelConfig(timeout=42).build().timeout == 42
+
+
+def test_a_reply_the_server_stopped_at_max_tokens_is_marked_cut(scripted_server):
+    # finish_reason "length" through the real openai client: the pipeline tells the model its
+    # reply was cut rather than only that its last block is broken.
+    server = scripted_server([cut_reply("path.py\n<<<<<<< SEARCH\nold"), "whole"])
+    model = OpenAIModelConfig(base_url=server.base_url, max_retries=0).build()
+    assert model.complete([{"role": "user", "content": "edit"}]).cut == [True]
+    assert model.complete([{"role": "user", "content": "edit"}]).cut == [False]

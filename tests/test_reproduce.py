@@ -16,6 +16,7 @@ import pytest
 from agent.config import Settings
 from agent.demo_run import run_demo
 from agent.models import ScriptedModel
+from agent.models.replies import cut_reply
 from agent.models.scripted import ScriptedModelConfig
 from pipeline_support import FIX_REPLY
 from sandbox.scripted import ScriptedResult, ScriptedSandbox
@@ -143,6 +144,17 @@ def test_a_test_breaking_on_its_own_import_goes_back_with_the_error(tmp_path):
     repro = report["reproduction"]
     assert repro["status"] == "reproduced" and repro["turns"] == 2 and sandbox.seen[1]["test"] == ASSERTING
     assert [o["temperature"] for o in model.options[:2]] == [None, 0.8]  # the retry samples
+
+
+def test_a_test_reply_cut_at_max_tokens_goes_back_saying_so(tmp_path):
+    # The server stopped the reply inside the test's code block: the retry asks for a shorter test.
+    cut = cut_reply(reply(ASSERTING).rsplit("```", 1)[0])
+    _, model, _, report = fix(tmp_path, [cut, reply(ASSERTING), FIX_REPLY],
+                              [pytest_run("assertion"), BEFORE, AFTER, pytest_run("fixed")])
+    feedback = model.requests[1][-1]["content"]
+    limit = Settings(home=tmp_path).model.max_tokens
+    assert f"Your reply was cut off at the limit of {limit} tokens" in feedback and "Write a shorter test" in feedback
+    assert report["reproduction"]["status"] == "reproduced" and report["reproduction"]["turns"] == 2
 
 
 # (c) --------------------------------------------------------------------------------------------

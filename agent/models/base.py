@@ -56,10 +56,14 @@ class Reply:
     seconds: float
     choices: list[str] = field(default_factory=list)  # every sample's text; [content] for one
     tool_calls: list[ToolCall] = field(default_factory=list)  # the first answer's parsed calls
+    # Per choice: the server stopped it at max_tokens (finish_reason "length"), so it ends mid-answer.
+    cut: list[bool] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.choices:
             self.choices = [self.content]
+        if not self.cut:
+            self.cut = [False] * len(self.choices)
 
 
 class CheckReport(TypedDict, total=False):

@@ -249,6 +249,7 @@ class OpenAICompatModel:
                 options["tool_choice"] = tool_choice
         started = time.monotonic()
         texts: list[str] = []
+        cut: list[bool] = []
         calls: list[ToolCall] = []
         prompt_tokens = completion_tokens = 0
         served = model
@@ -266,6 +267,7 @@ class OpenAICompatModel:
             if not texts:
                 calls = self._tool_calls(response)
             texts += got[:want]
+            cut += [getattr(c, "finish_reason", None) == "length" for c in response.choices[:len(got[:want])]]
             usage = getattr(response, "usage", None)
             prompt = getattr(usage, "prompt_tokens", None)
             completion = getattr(usage, "completion_tokens", None)
@@ -273,7 +275,8 @@ class OpenAICompatModel:
             completion_tokens += completion if isinstance(completion, int) else sum(map(estimate_tokens, got))
             served = str(getattr(response, "model", None) or model)
         return Reply(content=texts[0], prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                     model=served, seconds=time.monotonic() - started, choices=texts, tool_calls=calls)
+                     model=served, seconds=time.monotonic() - started, choices=texts, tool_calls=calls,
+                     cut=cut)
 
     def _choices(self, response: Any) -> list[str]:
         first = self._content(response)  # checks the response's shape and names what is wrong

@@ -5,7 +5,8 @@ both read them and neither imports the other for it.
 A reply is a string (a text answer) or a tool call as the OpenAI ``tools`` API returns one:
 ``{"tool_calls": [{"name": "view", "arguments": {"path": "a.py"}}], "content": ""}`` (see
 :func:`tool_reply`). Arguments given as a string are sent as that text, so a test can script
-arguments that are not JSON."""
+arguments that are not JSON. ``{"content": "...", "finish_reason": "length"}`` is a text answer
+the server cut at max_tokens (see :func:`cut_reply`)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from typing import Any, Union
 
 from agent.models.base import ModelError, ToolCall
 
-__all__ = ["ScriptedReply", "load_replies", "reply_calls", "reply_text", "tool_reply"]
+__all__ = ["ScriptedReply", "cut_reply", "load_replies", "reply_calls", "reply_cut", "reply_text", "tool_reply"]
 
 ScriptedReply = Union[str, dict]
 
@@ -22,6 +23,15 @@ ScriptedReply = Union[str, dict]
 def tool_reply(name: str, arguments: dict | str | None = None, *, content: str = "") -> dict:
     """A scripted reply calling one tool."""
     return {"content": content, "tool_calls": [{"name": name, "arguments": {} if arguments is None else arguments}]}
+
+
+def cut_reply(text: str) -> dict:
+    """A scripted text answer that ends where a server stopped it at max_tokens."""
+    return {"content": text, "finish_reason": "length"}
+
+
+def reply_cut(reply: ScriptedReply) -> bool:
+    return isinstance(reply, dict) and reply.get("finish_reason") == "length"
 
 
 def reply_text(reply: ScriptedReply) -> str:
@@ -42,7 +52,7 @@ def _json_text(arguments: Any) -> str:
 
 
 def _is_reply(reply: Any) -> bool:
-    if isinstance(reply, str):
+    if isinstance(reply, str) or reply_cut(reply) and isinstance(reply.get("content"), str):
         return True
     calls = reply.get("tool_calls") if isinstance(reply, dict) else None
     return isinstance(calls, list) and all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls)
@@ -62,6 +72,7 @@ def load_replies(path: str | Path) -> tuple[list[ScriptedReply], dict[str, Any]]
         options = {k: v for k, v in data.items() if k != "replies"}
         data = data.get("replies")
     if not isinstance(data, list) or not all(_is_reply(r) for r in data):
-        raise ModelError(f"scripted model: replies file {path} must hold a list of strings or tool calls "
-                         f"({{\"tool_calls\": [{{\"name\": ..., \"arguments\": {{...}}}}]}}), or {{\"replies\": [...]}}")
+        raise ModelError(f"scripted model: replies file {path} must hold a list of strings, tool calls "
+                         f"({{\"tool_calls\": [{{\"name\": ..., \"arguments\": {{...}}}}]}}) or cut answers "
+                         f"({{\"content\": ..., \"finish_reason\": \"length\"}}), or {{\"replies\": [...]}}")
     return list(data), options

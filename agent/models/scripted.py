@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.models.base import CheckReport, ModelError, Reply, estimate_prompt_tokens, estimate_tokens
-from agent.models.replies import ScriptedReply, load_replies, reply_calls, reply_text
+from agent.models.replies import ScriptedReply, load_replies, reply_calls, reply_cut, reply_text
 from agent.models.scripted_server import ScriptedServer, main
 
 __all__ = ["ScriptedModel", "ScriptedModelConfig", "ScriptedServer", "load_replies", "main"]
@@ -77,6 +77,7 @@ class ScriptedModel:
             seconds=0.0,
             choices=list(texts),
             tool_calls=calls,
+            cut=[reply_cut(r) for r in replies],
         )
 
     def context_window(self) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from agent.models.base import ModelError, estimate_prompt_tokens, estimate_tokens
-from agent.models.replies import ScriptedReply, load_replies, reply_calls, reply_text
+from agent.models.replies import ScriptedReply, load_replies, reply_calls, reply_cut, reply_text
 
 __all__ = ["MODES", "Mode", "ScriptedServer", "main"]
 
@@ -153,7 +153,8 @@ class _Handler(BaseHTTPRequestHandler):
 def _choice(index: int, reply: ScriptedReply) -> dict:
     calls = reply_calls(reply, f"call_{uuid.uuid4().hex[:8]}_")
     if not calls:
-        return {"index": index, "message": {"role": "assistant", "content": reply_text(reply)}, "finish_reason": "stop"}
+        return {"index": index, "message": {"role": "assistant", "content": reply_text(reply)},
+                "finish_reason": "length" if reply_cut(reply) else "stop"}
     return {"index": index, "finish_reason": "tool_calls", "message": {
         "role": "assistant", "content": reply_text(reply) or None,
         "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}

@@ -47,8 +47,9 @@ def patch(state: dict, deps: Deps) -> dict:
         if produced and (stopped := deps.over_budget(after=f"after {len(produced)} of {len(slots)} candidates")):
             break
         reply = deps.ask("patch", prompts[batch[0].variant], **_sampling(batch))
-        for slot, text in zip(batch, reply.choices):
-            produced.append(_candidate(slot, prompts[slot.variant], text, state["workspace_dir"], edit_format, deps))
+        for slot, text, cut in zip(batch, reply.choices, reply.cut):
+            produced.append(_candidate(slot, prompts[slot.variant], text, cut, state["workspace_dir"], edit_format,
+                                       deps))
     candidates = with_votes(produced)
     note = {"stopped": stopped} if stopped else {}
     several = {"candidates_made": len(candidates), **note} if len(slots) > 1 else {}
@@ -76,10 +77,12 @@ def _sampling(batch: list[Slot]) -> dict:
     return options
 
 
-def _candidate(slot: Slot, messages: list[dict], reply: str, workspace: str, edit_format: EditFormat,
+def _candidate(slot: Slot, messages: list[dict], reply: str, cut: bool, workspace: str, edit_format: EditFormat,
                deps: Deps) -> dict:
     """Apply one reply; edits that do not apply go back to the model with what went wrong, up to
-    run.max_edit_retries more turns (each within the budget): a conversation of this candidate's."""
+    run.max_edit_retries more turns (each within the budget): a conversation of this candidate's.
+    A reply the server cut at max_tokens (`cut`) is told so first: its broken last block is the
+    cut's doing, and the model can fix that only by answering shorter."""
     root, retries, fixed = Path(workspace), deps.settings.run.max_edit_retries, len(messages)
     for turn in range(1, retries + 2):
         # Every answer applies to the base files: the previous answer's blocks may have applied in
@@ -93,14 +96,17 @@ def _candidate(slot: Slot, messages: list[dict], reply: str, workspace: str, edi
                 check_applies(root, diff)
                 return made(slot, diff=diff, problem="", turns=turn)
             problem = _UNCHANGED[edit_format]
+        if cut:
+            problem = f"{prompting.reply_cut(deps, edit_format)}\n\n{problem}"
         if turn > retries:
             break
         if spent := deps.over_budget():
             problem = spent
             break
         messages = messages + prompting.feedback_on_edits(reply, problem, edit_format=edit_format)
-        reply = deps.ask("patch", prompting.fit_to_window(deps, messages, fixed),
-                         temperature=retry_temperature(deps.settings, slot.temperature)).content
+        answer = deps.ask("patch", prompting.fit_to_window(deps, messages, fixed),
+                          temperature=retry_temperature(deps.settings, slot.temperature))
+        reply, cut = answer.content, answer.cut[0]
     reset_worktree(root)  # no edit of this candidate stays: the next one, verify or deliver sees the base files
     return made(slot, diff="", problem=problem, turns=turn)
 

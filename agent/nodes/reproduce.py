@@ -40,15 +40,18 @@ def reproduce(state: dict, deps: Deps) -> dict:
             tried["reason"] = spent
             break
         again = {"temperature": retry_temperature(deps.settings)} if turn > 1 else {}
-        reply = deps.ask("reproduce", prompting.fit_to_window(deps, messages, len(asked)), **again).content
+        answer = deps.ask("reproduce", prompting.fit_to_window(deps, messages, len(asked)), **again)
+        reply = answer.content
         tried["turns"] = turn
         try:
             test = _test_in(root, reply, files)
             env = env or environment(state, deps, root)
             verdict, diff = _run(deps, root, env, test, text_of(state["issue"]), turn)
         except ReproductionReplyError as e:
-            tried.update(path=None, code="", output="", reason=str(e), kind="refused")
-            messages = asked + prompting.feedback_on_reproduction(reply, kind="refused", reason=str(e))
+            # A reply stopped at max_tokens is refused for the cut: the model is told that first.
+            reason = f"{prompting.reply_cut(deps, 'test')}\n\n{e}" if answer.cut[0] else str(e)
+            tried.update(path=None, code="", output="", reason=reason, kind="refused")
+            messages = asked + prompting.feedback_on_reproduction(reply, kind="refused", reason=reason)
             continue
         tried.update(path=test.path, code=test.code, output=verdict.output, reason=verdict.reason, kind=verdict.kind)
         if verdict.kind == REPRODUCED:
