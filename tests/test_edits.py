@@ -257,6 +257,15 @@ def test_a_path_copied_with_the_listing_score_is_the_path():
     assert [b.path for b in blocks] == ["pkg/a.py", "pkg/b.py"]
 
 
+def test_a_path_in_a_numbered_markdown_heading_is_the_path():
+    """Seen on requests-1724: `### 1. `path``, then a ```python fence, then the block."""
+    block = "<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```\n"
+    blocks = parse_blocks(f"Here's the fix:\n\n### 1. `pkg/a.py`\n```python\n{block}\n- **pkg/b.py**:\n{block}")
+    assert [b.path for b in blocks] == ["pkg/a.py", "pkg/b.py"]
+    with pytest.raises(PatchApplyError, match="has no file path"):
+        parse_blocks(f"### 1. Change the loop\n{block}")  # prose after the number is no path
+
+
 def test_a_block_that_changes_nothing_does_not_fail_the_real_edit_beside_it(repo):
     # Seen on requests-1142: unchanged lines re-sent as edits (there one matched twice, one named the
     # wrong file), here in a file that does not exist and in one that does, beside the real edit.

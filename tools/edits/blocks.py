@@ -14,6 +14,8 @@ _FENCE = "```"
 NUMBERED = re.compile(r"^[ \t]*\d+ \| ?", re.MULTILINE)
 # The " (score 3.05)" our listings' file headers carry (tools/localize/render.py); copied after a path.
 _SCORED = re.compile(r"\s*\(score -?[0-9.]+\)$")
+# A markdown list's marker before a path in a heading or item: "### 1. `pkg/a.py`", "- pkg/a.py".
+_ENUMERATED = re.compile(r"^(?:\d+[.)]|[-*+])\s+")
 
 
 @dataclass
@@ -85,7 +87,8 @@ def _strip_filename(line: str) -> str | None:
     if line.startswith(_FENCE):
         rest = line[len(_FENCE):].strip()
         return rest if rest and ("." in rest or "/" in rest) and " " not in rest else None
-    name = _SCORED.sub("", line.lstrip("#").strip()).rstrip(":").strip().strip("`").strip("*").strip()
+    line = _ENUMERATED.sub("", line.lstrip("#").strip())
+    name = _SCORED.sub("", line).rstrip(":").strip().strip("`").strip("*").strip()
     # Needing a '.' or '/' keeps prose like "Fix:" from being taken for a file name.
     return name if name and " " not in name and ("." in name or "/" in name) else None
 
