@@ -195,6 +195,17 @@ def test_edit_keeps_crlf_line_endings(repo):
     assert (repo / "win.txt").read_bytes() == b"one\r\n2\r\n"
 
 
+def test_a_change_that_would_break_the_syntax_is_refused_with_the_line_and_nothing_is_written(repo):
+    # As SWE-agent's linting edit: a file that parsed must parse after each change.
+    indented = edit(repo, "pkg/greet.py", "    return message\n", "      return message\n")
+    assert not indented.ok and "would leave pkg/greet.py unparseable, at line 4: unexpected indent" in indented.text
+    assert "make the change in one call" in indented.text
+    assert not insert(repo, "pkg/use.py", 5, "    if (\n").ok
+    assert not create(repo, "pkg/new.py", "def broken(:\n").ok and not (repo / "pkg" / "new.py").exists()
+    assert (repo / "pkg" / "greet.py").read_text() == GREET and (repo / "pkg" / "use.py").read_text() == USE
+    assert insert(repo, "long.txt", 1, "(").ok  # text files are not judged
+
+
 def test_insert_after_a_line(repo):
     top = insert(repo, "pkg/use.py", 0, '"""Welcome."""')
     assert top.ok and '    1 | """Welcome."""' in top.text

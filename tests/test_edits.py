@@ -6,6 +6,7 @@ import pytest
 
 from tools.edits import (EditBlock, apply_blocks, apply_diff, check_applies, diff_worktree,
                          feedback, parse_blocks, reset_worktree)
+from tools.edits.syntax import syntax_feedback, syntax_problems
 from tools.errors import PatchApplyError
 
 SOURCE = '''\
@@ -291,3 +292,25 @@ def test_part_of_a_line_found_twice_is_refused_with_both_places(repo):
     [failure] = result.failures
     assert "matches 2 places (lines 9, 13)" in failure.reason
     assert (repo / "pkg" / "greet.py").read_text() == SOURCE
+
+
+def test_an_edit_that_leaves_a_file_unparseable_is_named_with_its_line(git_repo):
+    # Seen on requests-5414: an `elif` indented into the `try` above it; every test then failed to
+    # collect. Files that did not parse before the edit (Python 2 code here) are not judged.
+    (git_repo / "py2.py").write_text("print 'hi'\n")
+    (git_repo / "app.js").write_text("function f() { return 1; }\n")
+    _git(git_repo, "add", "-A")
+    _git(git_repo, "commit", "-q", "-m", "more")
+    (git_repo / "pkg" / "greet.py").write_text(SOURCE.replace("def ", "def (", 1))
+    (git_repo / "py2.py").write_text("print 'ho'\n")
+    (git_repo / "app.js").write_text("function f() { return 1; \n")
+    (git_repo / "new.py").write_text("x = (\n")
+    problems = syntax_problems(git_repo, diff_worktree(git_repo))
+    assert [p.split(" line ")[0] for p in problems] == ["app.js", "new.py", "pkg/greet.py"]
+    assert "new.py line 1: '(' was never closed\n    x = (" in problems
+    assert "missing }" in problems[0]
+    assert syntax_feedback(problems).startswith("The edits would leave app.js, new.py, pkg/greet.py unparseable:")
+    (git_repo / "pkg" / "greet.py").write_text(SOURCE.replace("hello", "hi"))
+    (git_repo / "app.js").write_text("function f() { return 2; }\n")
+    (git_repo / "new.py").unlink()
+    assert syntax_problems(git_repo, diff_worktree(git_repo)) == []

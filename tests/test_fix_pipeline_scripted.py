@@ -140,6 +140,21 @@ def test_a_reply_cut_at_max_tokens_is_sent_back_saying_so_before_what_broke(tmp_
     assert [s.get("cut") for s in steps if s.get("type") == "model"] == [[True], None]
 
 
+def test_an_edit_that_breaks_the_syntax_goes_back_to_the_model_before_any_test_runs(tmp_path):
+    # Seen on requests-5414: the edit indented a line into the block above it, and the test run
+    # then said only "0 failing (exit code 4)". Now the model hears the file and line, and the
+    # sandbox runs only the base tests and the mended patch.
+    broken = FIX_REPLY.replace("    return max(low, min(value, high))", "      return max(low, min(value, high))")
+    sandbox = ScriptedSandbox([BEFORE.result(), AFTER.result()])
+    model = ScriptedModel([broken, FIX_REPLY])
+    result = run_demo(Settings(home=tmp_path, run={"max_attempts": 1, "max_edit_retries": 1}), serve_model=False,
+                      model=model, sandbox=sandbox)
+    assert result.fixed and sandbox.remaining == 0
+    feedback = model.requests[1][-1]["content"]
+    assert "The edits would leave textkit/numbers.py unparseable:" in feedback
+    assert "textkit/numbers.py line " in feedback and "unexpected indent" in feedback
+
+
 NOT_THERE_REPLY = """textkit/numbers.py
 <<<<<<< SEARCH
     return this_line_is_not_in_the_file

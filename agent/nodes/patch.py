@@ -2,8 +2,8 @@
 says which), apply them, and turn them into a checked unified diff: run.samples candidates per
 attempt (agent/nodes/candidates.py), of which verify tests each distinct one and keeps the best.
 
-Edits that do not apply go back to the model with what went wrong (the closest real lines, the
-closest function names): a conversation inside one candidate. Test failures come back from verify
+Edits that do not apply, or that leave a file unparseable, go back to the model with what went wrong
+(the closest real lines, the closest function names, the syntax error): a conversation inside one candidate. Test failures come back from verify
 as a new attempt with the failing output. Past the run's budget no more candidates or edit turns
 are asked for; the candidates made so far are tested.
 """
@@ -18,6 +18,7 @@ from agent.nodes.candidates import (Slot, batches, made, plan, record as record_
                                    with_votes)
 from tools.edits import apply_blocks, apply_rewrites, feedback, parse_blocks, parse_rewrites, rewrite_feedback
 from tools.edits.diff import check_applies, diff_worktree, reset_worktree
+from tools.edits.syntax import syntax_feedback, syntax_problems
 from tools.errors import PatchApplyError
 
 _UNCHANGED = {
@@ -91,11 +92,15 @@ def _candidate(slot: Slot, messages: list[dict], reply: str, cut: bool, workspac
         problem = _apply(root, reply, edit_format, deps, workspace)
         if not problem:
             diff = diff_worktree(root)
-            if diff.strip():
+            broken = syntax_problems(root, diff) if diff.strip() else []
+            if broken:  # no test could even be collected: the model mends it, as it does a bad SEARCH
+                problem = syntax_feedback(broken)
+            elif diff.strip():
                 reset_worktree(root)  # the diff is the candidate: verify applies it to the base files itself
                 check_applies(root, diff)
                 return made(slot, diff=diff, problem="", turns=turn)
-            problem = _UNCHANGED[edit_format]
+            else:
+                problem = _UNCHANGED[edit_format]
         if cut:
             problem = f"{prompting.reply_cut(deps, edit_format)}\n\n{problem}"
         if turn > retries:

@@ -1,6 +1,8 @@
 """The edit tools: replace one unique string in a file (`edit`), add lines after a line (`insert`),
 write a new file (`create`). A slip (string not found or found twice, a bad line, a file that is
-there already) comes back as feedback the model can act on; each success shows the changed lines.
+there already, a change that would leave a file that parsed unparseable, as SWE-agent's linting edit
+refuses it) comes back as feedback the model can act on, and nothing is written; each success
+shows the changed lines.
 `extra["files_changed"]` names the file really written (a symlink inside the repository followed),
 so the caller can copy it where the commands run."""
 from __future__ import annotations
@@ -13,6 +15,7 @@ from tools.agent_tools.paths import is_binary, locate, relative
 from tools.edits.blocks import NUMBERED, split_lines
 from tools.edits.paths import file_not_found
 from tools.edits.search_replace import closest_lines
+from tools.edits.syntax import edit_breaks
 
 CONTEXT = 2        # unchanged lines shown around a change
 MAX_SHOWN = 40     # changed lines shown in a confirmation
@@ -80,6 +83,8 @@ def edit(root: Path, path: str, old: str, new: str) -> Observation:
     at = content.index(old)
     updated = content[:at] + new + content[at + len(old):]
     first = content.count("\n", 0, at) + 1
+    if refused := _unparseable(rel, content, updated):
+        return refused
     _write(target, updated, crlf)
     return _done(f"edited {rel}", rel, updated, first, first + max(len(split_lines(new)), 1) - 1)
 
@@ -99,8 +104,10 @@ def insert(root: Path, path: str, line: int, text: str) -> Observation:
         lines[-1] += "\n"
     added = split_lines(text if text.endswith("\n") else text + "\n")
     updated = "".join(lines[:line] + added + lines[line:])
-    _write(target, updated, crlf)
     rel = relative(root, target)
+    if refused := _unparseable(rel, content, updated):
+        return refused
+    _write(target, updated, crlf)
     return _done(f"inserted {len(added)} line{'s' if len(added) > 1 else ''} into {rel} after line {line}",
                  rel, updated, line + 1, line + len(added))
 
@@ -115,6 +122,8 @@ def create(root: Path, path: str, text: str) -> Observation:
     if target.exists() or target.is_symlink():
         kind = "a folder" if target.is_dir() else "a file"
         return Observation(f"{rel} exists already ({kind}); change a file with edit or insert", ok=False)
+    if refused := _unparseable(rel, None, text):
+        return refused
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(text.encode("utf-8"))
@@ -122,6 +131,15 @@ def create(root: Path, path: str, text: str) -> Observation:
         return Observation(f"cannot create {rel}: {exc.strerror or exc}", ok=False)
     n = len(split_lines(text))
     return _done(f"created {rel} ({n} line{'' if n == 1 else 's'})", rel, text, 1, n)
+
+
+def _unparseable(rel: str, before: str | None, after: str) -> Observation | None:
+    broken = edit_breaks(rel, before, after)
+    if broken is None:
+        return None
+    return Observation(f"not changed: this would leave {rel} unparseable, at {broken}\n"
+                       "Check the indentation and the brackets, and make the change in one call "
+                       "so that the file parses after it.", ok=False)
 
 
 def _load(root: Path, path: str) -> tuple[Path, str, bool] | Observation:

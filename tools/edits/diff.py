@@ -65,6 +65,14 @@ def files_changed(diff: str) -> list[str]:
     return [line[6:] for line in diff.splitlines() if line.startswith("+++ b/")]
 
 
+def base_text(root: Path, path: str) -> str | None:
+    """The file's text at HEAD (the base commit), None when HEAD has no such file."""
+    try:
+        return _git(Path(root), "cat-file", "blob", f"HEAD:{path}").decode("utf-8", "replace")
+    except ToolError:
+        return None
+
+
 def reset_worktree(root: Path) -> None:
     """Back to HEAD; ignored files (venvs, caches, build output) are kept on purpose."""
     root = Path(root)
