@@ -6,6 +6,7 @@ import pytest
 
 from tools.edits import (EditBlock, apply_blocks, apply_diff, check_applies, diff_worktree,
                          feedback, parse_blocks, reset_worktree)
+from tools.edits.search_replace import closest_lines
 from tools.edits.syntax import syntax_feedback, syntax_problems
 from tools.errors import PatchApplyError
 
@@ -314,3 +315,14 @@ def test_an_edit_that_leaves_a_file_unparseable_is_named_with_its_line(git_repo)
     (git_repo / "app.js").write_text("function f() { return 2; }\n")
     (git_repo / "new.py").unlink()
     assert syntax_problems(git_repo, diff_worktree(git_repo)) == []
+
+
+def test_a_one_line_search_that_is_part_of_a_line_points_at_that_line():
+    # Seen in agent mode on pytest-5809: `lexer=python3` for `"lexer": "python3" if ...`; by the
+    # whole-line ratio the "did you mean" showed a short, unrelated function header instead.
+    content = ('def pytest_terminal_summary(terminalreporter):\n    import _pytest.config\n\n'
+               'def create_new_paste(contents):\n    params = {\n        "code": contents,\n'
+               '        "lexer": "python3" if sys.version_info[0] >= 3 else "python",\n'
+               '        "expiry": "1week",\n    }\n')
+    assert '    7 |         "lexer": "python3"' in closest_lines(content, "lexer=python3", context=0)
+    assert closest_lines(content, "import _pytest.config", context=0) == "    2 |     import _pytest.config"

@@ -186,23 +186,33 @@ def _shift(line: str, wrote: str, have: str) -> str:
 
 
 def closest_lines(content: str, search: str, context: int = 2) -> str:
-    """The window of real lines most like SEARCH, numbered, like aider's "did you mean"."""
+    """The window of real lines most like SEARCH, numbered, like aider's "did you mean". A SEARCH
+    of one line is often a fragment of a longer line (`lexer=python3` for `"lexer": "python3",`);
+    there the line holding most of it in runs of 3 or more characters wins, the whole-line ratio
+    breaking ties, since by ratio alone a short line unlike it scores higher."""
     lines = [ln.rstrip("\n") for ln in split_lines(content)]
     want = [w.rstrip("\n") for w in split_lines(search)]
     if not lines or not want:
         return ""
     size = min(len(want), len(lines))
     target = "\n".join(w.strip() for w in want)
-    best, best_i = -1.0, 0
+    best, best_i = (-1.0, -1.0), 0
     matcher = difflib.SequenceMatcher(autojunk=False)
     matcher.set_seq2(target)
+    fragment = len(want) == 1 and len(target) > 0
     for i in range(len(lines) - size + 1):
         matcher.set_seq1("\n".join(ln.strip() for ln in lines[i:i + size]))
-        if matcher.real_quick_ratio() <= best or matcher.quick_ratio() <= best:
-            continue
-        ratio = matcher.ratio()
-        if ratio > best:
-            best, best_i = ratio, i
+        if fragment:
+            held = sum(b.size for b in matcher.get_matching_blocks() if b.size >= 3) / len(target)
+            if held < best[0] or held == best[0] and matcher.quick_ratio() <= best[1]:
+                continue
+            score = (held, matcher.ratio())
+        else:
+            if matcher.real_quick_ratio() <= best[1] or matcher.quick_ratio() <= best[1]:
+                continue
+            score = (0.0, matcher.ratio())
+        if score > best:
+            best, best_i = score, i
     lo, hi = max(0, best_i - context), min(len(lines), best_i + size + context)
     return "\n".join(f"{n + 1:>5} | {lines[n]}" for n in range(lo, hi))
 
