@@ -215,6 +215,12 @@ def agent_observation(action: dict, output: str, *, text_actions: bool) -> list[
                                                text_actions=text_actions)}]
 
 
+def agent_nudge(kind: str, step: int = 0) -> str:
+    """What the loop adds to a tool's answer: "empty_submit" (a first submit with no change, refused)
+    or "repeated" (a failing call that failed the same way at `step`)."""
+    return render("agent_nudge.j2", kind=kind, step=step).strip()
+
+
 def agent_format_feedback(problem: str, *, call_ids: list[str], tools: list[str], text_actions: bool) -> list[dict]:
     """What a malformed reply gets back: a tool message per call it made (the API wants each one
     answered), else a user message."""

@@ -147,7 +147,8 @@ def _figures(out: Path, ledger: Path, run_id: str) -> dict:
         if run_report is None:
             continue
         for attempt in run_report.get("attempts") or []:
-            fmt = attempt.get("edit_format", "search_replace")
+            # An agent's attempt has no edit format: its edits are tool calls, "applicable" its diff.
+            fmt = "agent" if attempt.get("solve") == "agent" else attempt.get("edit_format", "search_replace")
             ok = applied.setdefault(fmt, [0, 0])
             ok[0] += attempt.get("outcome") != "patch_failed"
             ok[1] += 1

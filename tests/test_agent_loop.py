@@ -373,7 +373,8 @@ def test_a_run_sigkilled_at_step_3_resumes_at_step_3(tmp_path):
 
 def test_old_observations_are_elided_to_fit_a_small_window(tmp_path):
     views = [tool_reply("view", {"path": PATH}) for _ in range(6)]
-    model = ScriptedModel([*views, tool_reply("submit")], context_window=3072)
+    # nothing was changed: the first submit is sent back, the second ends the agent
+    model = ScriptedModel([*views, tool_reply("submit"), tool_reply("submit")], context_window=3072)
     settings_window = 3072 - OpenAIModelConfig().max_tokens
     result, _, report = agent_run(tmp_path, model, [BEFORE, FAILING], Boxes(), agent_max_steps=8)
     # the map and the code took their share; each view is ~100 tokens, so the small window fills
@@ -381,8 +382,9 @@ def test_old_observations_are_elided_to_fit_a_small_window(tmp_path):
     assert max(sizes) <= settings_window
     last = model.requests[-1]
     assert any(m["role"] == "tool" and m["content"].startswith("[output of step 1 elided: ") for m in last)
-    assert last[-1]["role"] == "tool" and "def clamp" in last[-1]["content"]  # the latest output whole
-    assert report["agent"]["ended"] == "submitted at step 7"
+    assert last[-1]["role"] == "tool" and "Not submitted: nothing in the repository has changed" in last[-1]["content"]
+    assert any(m["role"] == "tool" and "def clamp" in m["content"] for m in last[-4:])  # the latest view whole
+    assert report["agent"]["ended"] == "submitted at step 8"
 
 
 def test_elision_order_keeps_the_opening_and_the_last_turns():
@@ -432,7 +434,8 @@ class NoToolParser(ScriptedModel):
 def test_auto_uses_text_actions_when_the_server_has_no_tool_parser_deciding_once(tmp_path):
     edit = f'```tool\n{{"name": "edit", "arguments": {{"path": "{PATH}", "old": "{BUG}", "new": "{FIX}"}}}}\n```'
     NoToolParser.checks = 0
-    model = NoToolParser([edit, "```tool\nsubmit\n```", "```tool\nsubmit\n```"])
+    # the second attempt submits with nothing changed twice: the first is sent back
+    model = NoToolParser([edit, "```tool\nsubmit\n```", "```tool\nsubmit\n```", "```tool\nsubmit\n```"])
     result, _, report = agent_run(tmp_path, model, [BEFORE, FAILING, FAILING], max_attempts=2)
     assert NoToolParser.checks == 1 and model.remaining == 0
     assert not any("tools" in o for o in model.options)
@@ -442,7 +445,8 @@ def test_auto_uses_text_actions_when_the_server_has_no_tool_parser_deciding_once
 
 def test_a_loop_longer_than_the_runs_recursion_limit(tmp_path):
     steps = 60  # 120 supersteps in the loop; the run's graph allows 100 of its own
-    model = ScriptedModel([tool_reply("run_tests")] * (steps - 1) + [tool_reply("submit")], context_window=32768)
+    # nothing changed: the first submit is sent back, the second ends the agent
+    model = ScriptedModel([tool_reply("run_tests")] * (steps - 2) + [tool_reply("submit")] * 2, context_window=32768)
     result, _, report = agent_run(tmp_path, model, [BEFORE], agent_max_steps=steps)
     assert report["agent"]["ended"] == f"submitted at step {steps}" and report["status"] == "unfixed"
 
@@ -462,3 +466,18 @@ def test_the_real_tool_box_is_the_default_and_runs_the_loop_without_docker(tmp_p
     assert f"old was not found in {PATH}. Did you mean these lines of {PATH}?" in missed and BUG.strip() in missed
     assert "tests: 4 passed" in model.requests[4][-1]["content"]  # run_tests' parsed results, fed back
     assert "bash" not in [t["function"]["name"] for t in model.options[0]["tools"]]  # no Docker, no bash
+
+
+def test_a_failing_call_made_again_is_told_so_and_a_first_submit_without_a_change_is_sent_back(tmp_path):
+    # Seen with the CPU model on pytest-5809: the same unmatched edit five times, then a submit
+    # with nothing changed, 8 of 30 steps into the run.
+    wrong = tool_reply("edit", {"path": PATH, "old": "not in the file", "new": "x"})
+    model = ScriptedModel([wrong, wrong, tool_reply("submit"), tool_reply("edit", {"path": PATH, "old": BUG, "new": FIX}),
+                           tool_reply("submit")])
+    result, boxes, report = agent_run(tmp_path, model, [BEFORE, AFTER])
+    assert result.fixed and [name for name, _ in boxes.log] == ["edit", "edit", "edit", "submit"]  # the refusal ran no tool
+    answers = [r[-1]["content"] for r in model.requests[1:]]
+    assert "same call" not in answers[0] and "You made this same call at step 1" in answers[1]
+    assert answers[2].startswith("Not submitted: nothing in the repository has changed yet")
+    assert [(s["tool"], s["ok"]) for s in report["agent"]["steps"]] == [
+        ("edit", False), ("edit", False), ("submit", False), ("edit", True), ("submit", True)]

@@ -41,7 +41,7 @@ from agent.agent_mode.toolboxes import close, close_all, toolbox_for
 from agent.agent_mode.window import fit, message_tokens
 from agent.deps import Deps
 from agent.nodes.candidates import Slot, made, plan, record as record_candidates, with_votes
-from tools.agent_tools.base import ToolSpec
+from tools.agent_tools.base import Observation, ToolSpec
 from tools.index.repomap import repo_map
 
 VARIANT = "agent"  # what candidates.py's `variant` says of an agent's candidate
@@ -190,12 +190,33 @@ def _tool_call(state: dict, deps: Deps, loop: dict, current: dict) -> tuple[dict
     action = pending["action"]
     box = toolbox_for(_state_of(state, current["index"], loop["at_once"]), deps, (loop["attempt"], current["index"]),
                       current["diff"])
-    observation = box.call(action["name"], action["arguments"])
+    observation = _refused_submit(current, action, box) or box.call(action["name"], action["arguments"])
+    if not observation.ok and (before := _same_failure(current, action)):
+        observation.text += "\n\n" + prompting.agent_nudge("repeated", before)
     output = prompting.agent_observation(action, observation.text, text_actions=loop["tool_calls"] == "text")
     step = record.step(number, current["index"], action, pending, observation=observation)
     return {**current, "turns": current["turns"] + [_turn(number, [pending["reply"], *output], deps)],
             "steps": current["steps"] + [step], "pending": None, "diff": box.diff(),
             "ended": f"submitted at step {number}" if observation.submitted else ""}, step
+
+
+def _refused_submit(current: dict, action: dict, box) -> Observation | None:
+    """A first submit with nothing changed is sent back (small models submit after edits that never
+    applied); a second one ends the agent as it asks."""
+    if action["name"] != "submit" or box.diff().strip():
+        return None
+    if any(s["tool"] == "submit" for s in current["steps"]):
+        return None
+    return Observation(prompting.agent_nudge("empty_submit"), ok=False)
+
+
+def _same_failure(current: dict, action: dict) -> int:
+    """The step number of an earlier failed call with this tool and these arguments, else 0."""
+    arguments = record.arguments(action)
+    for step in reversed(current["steps"]):
+        if step["tool"] == action["name"] and not step.get("ok") and step.get("arguments") == arguments:
+            return step["step"]
+    return 0
 
 
 def finish(state: dict, runtime: Runtime[Deps]) -> dict:

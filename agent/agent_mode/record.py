@@ -23,9 +23,14 @@ def step(number: int, agent: int, action: dict | None, usage: dict, *, observati
     if action is None:
         return {"step": number, "agent": agent, "tool": None, "format_error": problem, **tokens}
     return {"step": number, "agent": agent, "tool": action["name"], "ok": observation.ok,
-            "arguments": {k: _capped(v, ARGUMENT_CHARS) for k, v in action["arguments"].items()},
+            "arguments": arguments(action),
             "observation": _capped(observation.text, OBSERVATION_CHARS), "truncated": observation.truncated,
             **tokens, **({"extra": observation.extra} if observation.extra else {})}
+
+
+def arguments(action: dict) -> dict:
+    """The action's arguments as its step records them (each string capped)."""
+    return {k: _capped(v, ARGUMENT_CHARS) for k, v in action["arguments"].items()}
 
 
 def add(deps: Deps, attempt: int, record: dict) -> None:
