@@ -143,6 +143,15 @@ def test_search_sees_new_files_and_says_no_match_and_cuts(repo):
     assert cut.truncated and "1000 matching lines" in cut.text and "990 more matches not shown" in cut.text
 
 
+def test_an_exact_search_that_finds_nothing_offers_the_lines_holding_its_words(repo):
+    # Seen on pytest-5809: `lexer=python3` for `"lexer": "python3",`; the model then edited blind.
+    near = search(repo, "message=hello", path="pkg")
+    assert not near.ok and "no match for 'message=hello' in pkg" in near.text
+    assert 'lines holding all of its words (message, hello):' in near.text
+    assert 'pkg/greet.py:3:     message = "hello " + name' in near.text
+    assert "try a shorter" in search(repo, "message=goodbye").text  # no line has both words
+
+
 def test_definition_and_references_from_the_index(repo):
     index = build_index(repo, cache=None)
     where = definition(index, "greet")

@@ -4,6 +4,7 @@ caller keeps it fresh after edits."""
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 
 from tools import gitsafe
@@ -17,6 +18,7 @@ MAX_CHARS = 8000
 MAX_SYMBOLS = 30
 GREP_TIMEOUT = 60  # s; git grep's own regex engine has no catastrophic backtracking, but a huge repo is slow
 MATCH_WIDTH = 300
+NEAR_MATCHES = 20  # lines offered when an exact search found nothing
 
 SEARCH = ToolSpec(
     name="search",
@@ -72,13 +74,32 @@ def search(root: Path, pattern: str, path: str | None = None, regex: bool = Fals
                            ok=False)
     if proc.returncode == 1:
         scope = f" in {path}" if path else ""
-        return Observation(f"no match for {pattern!r}{scope} (the search is case-sensitive"
-                           f"{'' if regex else ' and exact'}); try a shorter or different pattern", ok=False)
+        missed = (f"no match for {pattern!r}{scope} (the search is case-sensitive{'' if regex else ' and exact'})")
+        near = "" if regex else _lines_with_words(root, pattern, where)
+        return Observation(f"{missed}; {near}" if near else f"{missed}; try a shorter or different pattern", ok=False)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         return Observation(f"the search failed: {err[-1] if err else 'git grep exited ' + str(proc.returncode)}",
                            ok=False)
     return _matches(proc.stdout, max_matches, max_chars)
+
+
+def _lines_with_words(root: Path, pattern: str, where: list[str]) -> str:
+    """For an exact pattern that matched nothing: the lines holding each of its words (of 3 or more
+    characters), "lexer=python3" finding `"lexer": "python3",`; "" with fewer than two words or none found."""
+    words = list(dict.fromkeys(re.findall(r"\w{3,}", pattern)))[:6]
+    if len(words) < 2:
+        return ""
+    terms = [x for i, w in enumerate(words) for x in ((["--and"] if i else []) + ["-e", w])]
+    args = ["-c", "core.quotepath=off", "grep", "-n", "-z", "-I", "--untracked", "--no-color", "-F", *terms, *where]
+    try:
+        proc = gitsafe.run(Path(root), args, timeout=GREP_TIMEOUT, check=False)
+    except ToolError:
+        return ""
+    if proc.returncode != 0:
+        return ""
+    found = _matches(proc.stdout, NEAR_MATCHES, MAX_CHARS // 4).text
+    return f"lines holding all of its words ({', '.join(words)}):\n{found}"
 
 
 def _matches(raw: bytes, max_matches: int, max_chars: int) -> Observation:
