@@ -176,11 +176,13 @@ def pick_symbols_messages(issue_text: str, outline: str, limit: int, example: st
 
 def agent_messages(deps: Deps, issue_text: str, code_shown: str, locations: dict | None, *, specs: list[dict],
                    text_actions: bool, repo_map: Callable[[int], str], reproduction: dict | None = None,
-                   previous_diff: str = "", test_feedback: str = "") -> list[dict]:
+                   previous_diff: str = "", test_feedback: str = "",
+                   code_within: Callable[[int], str] | None = None) -> list[dict]:
     """Agent mode's opening: the system message (the rules; in text mode the tools and how to write
     an action) and the warm start: the issue, the reproduction, our ranking and its code, the
-    repository map (`repo_map(tokens)`) and the previous attempt, code and map cut to the opening's
-    share of the window."""
+    repository map (`repo_map(tokens)`) and the previous attempt, within the opening's share of the
+    window. The code is `code_shown` when it fits, else `code_within(tokens)` (the localization
+    rendered again for that room), else code_shown's sections that fit."""
     system = render("agent_system.j2", tools=_tool_docs(specs), text_actions=text_actions,
                     example=_example_action(specs, locations))
 
@@ -193,7 +195,11 @@ def agent_messages(deps: Deps, issue_text: str, code_shown: str, locations: dict
     tools = 0 if text_actions else deps.count_tokens(json.dumps(specs))  # the server puts them in the prompt
     left = room - tools - deps.count_tokens(system + opening("", ""))
     tree = repo_map(min(MAX_MAP_TOKENS, left // 4)) if left > 0 else ""
-    code = _cut_sections(deps, code_shown, left - deps.count_tokens(tree))
+    room = left - deps.count_tokens(tree)
+    if deps.count_tokens(code_shown) <= room or code_within is None:
+        code = _cut_sections(deps, code_shown, room)
+    else:
+        code = code_within(room) or _cut_sections(deps, code_shown, room)
     return [{"role": "system", "content": system}, {"role": "user", "content": opening(code, tree)}]
 
 

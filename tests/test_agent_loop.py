@@ -481,3 +481,43 @@ def test_a_failing_call_made_again_is_told_so_and_a_first_submit_without_a_chang
     assert answers[2].startswith("Not submitted: nothing in the repository has changed yet")
     assert [(s["tool"], s["ok"]) for s in report["agent"]["steps"]] == [
         ("edit", False), ("edit", False), ("submit", False), ("edit", True), ("submit", True)]
+
+
+def test_the_opening_renders_the_ranked_code_again_when_the_patch_prompts_code_does_not_fit(tmp_path):
+    # Seen on pytest-5809: pastebin.py (114 lines) was shown whole to the patch prompt, and agent
+    # mode's smaller opening cut it in the middle, taking out create_new_paste, the top-ranked
+    # function. The opening now renders the ranked windows for its own room.
+    from dataclasses import asdict
+    from types import SimpleNamespace
+
+    from agent import prompting
+    from agent.nodes.localize import code_within
+    from tools.agent_tools import EDIT, VIEW
+    from tools.index import build_index
+    from tools.localize import Localization, render_code
+
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    filler = "".join(f"def helper_{n}(value):\n    '''Helper number {n}, padding.'''\n    return value + {n}\n\n\n"
+                     for n in range(11))
+    target = "def create_new_paste(contents):\n    params = {'lexer': 'python3', 'code': contents}\n    return params\n"
+    (root / "pkg" / "paste.py").write_text(filler + target + "\n\n" + filler.replace("helper_", "other_"))
+    start = filler.count("\n") + 1
+    index = build_index(root, cache=None)
+    locations = {"files": [["pkg/paste.py", 6.5]], "symbols": [["pkg/paste.py", "create_new_paste", start, start + 2, 6.5]],
+                 "windows": [["pkg/paste.py", start, start + 2, 6.5]]}
+    whole = render_code(index, Localization([("pkg/paste.py", 6.5)], [], [("pkg/paste.py", start, start + 2, 6.5)]),
+                        10_000)
+    assert "other_10" in whole  # the file is small enough to be shown whole where there is room
+    settings = Settings(home=tmp_path)
+    deps = SimpleNamespace(model=ScriptedModel([], context_window=settings.model.max_tokens + 2 * 1300),
+                           count_tokens=estimate_tokens, settings=settings, index_for=lambda _: index)
+    state = {"workspace_dir": str(root), "locations": locations}
+    specs = [asdict(EDIT), asdict(VIEW)]
+    opening = prompting.agent_messages(deps, "Lexer python3 causes HTTP errors", whole, locations, specs=specs,
+                                       text_actions=True, repo_map=lambda _: "",
+                                       code_within=lambda tokens: code_within(state, deps, tokens))[1]["content"]
+    assert f"{start:>5} | def create_new_paste(contents):" in opening and "characters cut" not in opening
+    before = prompting.agent_messages(deps, "Lexer python3 causes HTTP errors", whole, locations, specs=specs,
+                                      text_actions=True, repo_map=lambda _: "")[1]["content"]
+    assert "def create_new_paste" not in before  # without it: the middle of the file cut out

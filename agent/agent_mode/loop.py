@@ -41,6 +41,7 @@ from agent.agent_mode.toolboxes import close, close_all, toolbox_for
 from agent.agent_mode.window import fit, message_tokens
 from agent.deps import Deps
 from agent.nodes.candidates import Slot, made, plan, record as record_candidates, with_votes
+from agent.nodes.localize import code_within
 from tools.agent_tools.base import Observation, ToolSpec
 from tools.index.repomap import repo_map
 
@@ -123,7 +124,8 @@ def begin(state: dict, runtime: Runtime[Deps]) -> dict:
         deps, issue, state["code_shown"] if "code_shown" in state else state.get("context", ""),
         state.get("locations"), specs=specs, text_actions=tool_calls == "text", repo_map=_repo_map(state, deps),
         reproduction=prompting.reproduction_shown(deps, issue, state.get("reproduction")),
-        previous_diff=previous.get("diff", ""), test_feedback=state.get("test_feedback", ""))
+        previous_diff=previous.get("diff", ""), test_feedback=state.get("test_feedback", ""),
+        code_within=lambda tokens: code_within(state, deps, tokens) if state.get("locations") else "")
     return {"loop": {
         "attempt": attempt, "tool_calls": tool_calls, "specs": specs, "head": head,
         "head_tokens": sum(message_tokens(m, deps.count_tokens) for m in head),

@@ -8,6 +8,18 @@ from tools.issue_sources import text_of
 from tools.localize import Localization, localize as rank, render_code
 
 
+def code_within(state: dict, deps: Deps, tokens: int) -> str:
+    """The localization in the state rendered again within `tokens` (agent mode's opening has a
+    smaller share than the patch prompt): the ranked windows kept, best first, where cutting
+    code_shown in the middle lost the top-ranked function (seen on pytest-5809)."""
+    found = state.get("locations") or {}
+    windows = [tuple(w) for w in found.get("windows") or []] or [
+        (path, start, end, score) for path, _, start, end, score in found.get("symbols") or []]
+    loc = Localization([tuple(f) for f in found.get("files") or []], [], windows)
+    return render_code(deps.index_for(state["workspace_dir"]), loc, max(tokens, 0), count_tokens=deps.count_tokens,
+                       numbered=deps.settings.run.line_numbers)
+
+
 def localize(state: dict, deps: Deps) -> dict:
     issue_text = prompting.issue_text(deps, state["issue"])
     repo_index = deps.index_for(state["workspace_dir"])
