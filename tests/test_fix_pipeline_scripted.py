@@ -15,7 +15,7 @@ from agent.runner import RunError
 from pipeline_support import AFTER, BEFORE, BUG_TESTS, DEMO_TESTS, FIX_REPLY, WRONG_REPLY, run_result
 from sandbox.base import Sandbox, SandboxError
 from sandbox.docker import DockerSandboxConfig
-from sandbox.scripted import ENV, ScriptedSandbox, ScriptedSandboxConfig
+from sandbox.scripted import ENV, ScriptedResult, ScriptedSandbox, ScriptedSandboxConfig
 
 OUTSIDE = DEMO_TESTS[1]  # the test the wrong fix still fails
 WRONG_AFTER = run_result([OUTSIDE], f"FAILED {OUTSIDE} - assert 5 == 3\n1 failed, 3 passed")
@@ -179,6 +179,20 @@ def test_a_later_attempt_whose_edits_never_applied_does_not_throw_away_the_teste
     assert report["files_changed"] == ["textkit/numbers.py"] and report["tests"]["exit_code_after"] == 1
     evidence = json.loads((result.run_dir / "evidence.json").read_text())
     assert evidence["still_failing"] == [OUTSIDE] and evidence["pass_to_fail"] == []
+
+
+def test_a_patch_after_which_no_test_runs_breaks_every_test_that_passed_and_loses_to_one_that_ran(tmp_path):
+    # Seen on requests-5414: conftest.py could not import the patched package and pytest ran nothing
+    # (exit code 4), which read as "0 failing" with no regression, the tier of a harmless patch.
+    stopped = ScriptedResult(exit_code=4, output="ImportError while loading conftest '/testbed/tests/conftest.py'.")
+    sandbox = ScriptedSandbox([BEFORE.result(), WRONG_AFTER.result(), stopped.result()])
+    model = ScriptedModel([WRONG_REPLY, FIX_REPLY.replace("high))", "high)) + undefined_name")])
+    result = run_demo(Settings(home=tmp_path, run={"max_attempts": 2}), serve_model=False, model=model, sandbox=sandbox)
+    report = json.loads((result.run_dir / "report.json").read_text())
+    second = report["attempts"][1]
+    assert second["outcome"] == "tests_failed" and second["tier"] == 3 and len(second["regressions"]) == 2
+    assert "attempt 2: tests stopped before running any test (2 passed before the patch) (exit code 4)" in report["reason"]
+    assert "min(value, max(low, value))" in (result.run_dir / "patch.diff").read_text()  # attempt 1's, which ran
 
 
 def test_a_later_attempt_that_breaks_a_passing_test_loses_to_an_earlier_one_that_did_not(tmp_path):

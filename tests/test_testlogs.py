@@ -174,3 +174,12 @@ def test_compare_evidence():
         still_failing=["t.py::skipped_then_fail", "t.py::still_bad", "u.py"],
         passed_after=["t.py::fixed", "t.py::fixed_err", "t.py::new_test", "t.py::stays_ok"],
     )
+
+
+@pytest.mark.parametrize("exit_code", [2, 4, 5])
+def test_a_session_that_stopped_before_any_test_breaks_every_test_that_passed(exit_code):
+    # Seen on requests-5414: the patch broke requests/models.py, conftest.py could not import it,
+    # and pytest ran nothing (exit code 4). That read as "no regression", the tier of a harmless patch.
+    before = {"t.py::a": "passed", "t.py::b": "failed", "u.py::c": "passed"}
+    assert compare(before, {}, exit_code).pass_to_fail == ["t.py::a", "u.py::c"]
+    assert compare(before, {}, 1).pass_to_fail == [] and compare(before, {}).pass_to_fail == []

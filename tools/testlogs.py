@@ -162,14 +162,22 @@ class Evidence:
     passed_after: list[str] = field(default_factory=list)  # every test passing after
 
 
-def compare(before: dict[str, str], after: dict[str, str]) -> Evidence:
+# pytest's exit codes for a session that stopped before running its tests: interrupted (collection
+# errors), internal error, usage error (a conftest that does not import), no tests collected.
+STOPPED_EARLY = {2, 3, 4, 5}
+
+
+def compare(before: dict[str, str], after: dict[str, str], exit_code_after: int | None = None) -> Evidence:
     ev = Evidence()
     # A module that no longer imports shows up only as an error on the file's
     # own id; the tests it used to contain must count as regressions.
     broken = [node for node, status in after.items() if status == ERROR and "::" not in node]
+    # A session that stopped before running anything (a conftest or package __init__ the patch
+    # broke) reports no test at all: every test that passed before is a regression, not "no change".
+    stopped = exit_code_after in STOPPED_EARLY
     for node, status in before.items():
         if status == PASSED and node not in after:
-            if any(node.startswith(b + "::") for b in broken):
+            if stopped or any(node.startswith(b + "::") for b in broken):
                 ev.pass_to_fail.append(node)
     for node, status in after.items():
         was = before.get(node)

@@ -22,7 +22,7 @@ from tools.edits.diff import apply_diff, files_changed, reset_worktree
 from tools.errors import PatchApplyError
 from tools.issue_sources import text_of
 from tools.reproduction import PASSES, classify, command_for
-from tools.testlogs import FAILING, compare
+from tools.testlogs import FAILING, STOPPED_EARLY, compare
 
 if TYPE_CHECKING:
     from sandbox.base import ExecResult
@@ -106,6 +106,8 @@ def verify(state: dict, deps: Deps) -> dict:
                                            timeout=deps.settings.sandbox.test_timeout, regressions=regressions,
                                            new=new, already=already, output=result.output[-cfg.feedback_chars:])
     why_failed = ("timed out" if result.timed_out else "ran out of memory" if result.oom_killed
+                  else f"stopped before running any test ({len(regressions)} passed before the patch)"
+                  if not run.after and result.exit_code in STOPPED_EARLY
                   else f"{len(failing)} failing, {len(regressions)} of them passed before the patch")
     return {**updates, "attempts": [{**outcome, "outcome": "tests_failed", "failing": failing}],
             "exit_status": "tests_failed", "test_feedback": feedback,
@@ -125,7 +127,7 @@ def _test(state: dict, deps: Deps, root: Path, env: str, before: dict, candidate
     record(deps, "verify", f"attempt-{state['attempt']}{suffix}", result, after)
     reproduction = _reproduction_after(state, deps, root, env, candidate["diff"],
                                        f"reproduction-{state['attempt']}{suffix}")
-    return _Run(result, after, asdict(compare(before, after)), reproduction)
+    return _Run(result, after, asdict(compare(before, after, result.exit_code)), reproduction)
 
 
 def _graded(candidate: dict, runs: dict[int, _Run], reproduced: bool) -> dict:
