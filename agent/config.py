@@ -40,7 +40,7 @@ class RunConfig(BaseModel):
     max_attempts: int = 3
     """Patch-and-test attempts per run; failing test output is fed back between attempts."""
     max_edit_retries: int = 2
-    """Extra model turns per attempt to repair edits (SEARCH/REPLACE or FUNCTION blocks) that did not apply."""
+    """Extra model turns per attempt to repair edits (SEARCH/REPLACE or FUNCTION blocks) that did not apply, left a file unparseable, or were cut at max_tokens."""
     edit_format: Literal["auto", "search_replace", "whole_function"] = "auto"
     """How the model writes its edits: "search_replace" (SEARCH/REPLACE blocks), "whole_function" (the complete new definition of a named Python function or method, replacing the old one) or "auto": the model profile's edit_format."""
     test_command: str = "python -m pytest -rA -p no:cacheprovider --junitxml=/tmp/junit.xml"
