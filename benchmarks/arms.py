@@ -14,7 +14,8 @@ parse, else strings), on top of the README panel's CPU settings (one attempt, on
 Per instance every arm runs in turn (`swebench run`, run id TAG-NAME), so an interrupted
 measurement has all arms on the same instances; then each arm is graded by our harness
 (`swebench eval`) and all are set side by side (`swebench compare`, first arm against each other,
-HTML in OUT/compare/). Printed and kept in benchmarks/out/arms-TAG.json per arm: resolved, the
+HTML in OUT/compare/), with any run kept in another ledger (--compare-with LEDGER/RUN_ID: a peer's,
+an earlier arm's at the commit its ledger names). Printed and kept in benchmarks/out/arms-TAG.json per arm: resolved, the
 median and total seconds per instance, tokens, and the applicable-edit rate (attempts whose edits
 applied, per edit format) read from each run's report.json. Resumable; nothing else may run on
 the machine. Results are kept in the checkout too (benchmarks/ledger/TAG/, see benchmarks/ledger.py),
@@ -71,6 +72,8 @@ def main() -> int:
     ap.add_argument("--ledger", type=Path, help="where results are kept in a checkout (default: benchmarks/ledger/TAG)")
     ap.add_argument("--stop-after", type=float, help="start no instance after this many seconds; then grade")
     ap.add_argument("--allow-other-commit", action="store_true", help="continue a ledger from another commit")
+    ap.add_argument("--compare-with", action="append", default=[], type=Path, metavar="LEDGER/RUN_ID",
+                    help="a run kept in another ledger (a peer, an earlier arm), restored and set beside the arms")
     args = ap.parse_args()
     args.ledger = args.ledger or ROOT / "benchmarks" / "ledger" / args.tag
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -88,6 +91,9 @@ def main() -> int:
         held = ledger_.restore(args.ledger, args.out, run_id, base_files)
         ledger_.restore_grades(args.ledger, args.out, run_id)
         print(f"{run_id}: {held} instance(s) from the ledger {args.ledger}", flush=True)
+    for kept in args.compare_with:  # read, never run: its own ledger names the commit it measured
+        ledger_.restore(kept.parent, args.out, kept.name, base_files)
+        ledger_.restore_grades(kept.parent, args.out, kept.name)
     proc, base_url = start_server(args, args.out / f"{args.tag}-server.log")
     model = settings.model.model_copy(update={"base_url": base_url})
     started = time.monotonic()
@@ -113,8 +119,9 @@ def main() -> int:
              "--predictions", str(args.out / run_id / "predictions.jsonl"), "--run-id", run_id,
              *[x for i in done for x in ("--instances", i)])
         ledger_.save_grades(args.ledger, args.out, run_id)
-    _cli("swebench", "compare", *run_ids, "--out", str(args.out))
+    _cli("swebench", "compare", *run_ids, *[kept.name for kept in args.compare_with], "--out", str(args.out))
     figures = {run_id: _figures(args.out, args.ledger, run_id) for run_id in run_ids}
+    figures |= {kept.name: _figures(args.out, kept.parent, kept.name) for kept in args.compare_with}
     path = Path(__file__).parent / "out" / f"arms-{args.tag}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"arms": dict(arms), "base_run": BASE_RUN, "engine": engine(args), "figures": figures},
