@@ -195,11 +195,11 @@ def agent_messages(deps: Deps, issue_text: str, code_shown: str, locations: dict
     tools = 0 if text_actions else deps.count_tokens(json.dumps(specs))  # the server puts them in the prompt
     left = room - tools - deps.count_tokens(system + opening("", ""))
     tree = repo_map(min(MAX_MAP_TOKENS, left // 4)) if left > 0 else ""
-    room = left - deps.count_tokens(tree)
-    if deps.count_tokens(code_shown) <= room or code_within is None:
-        code = _cut_sections(deps, code_shown, room)
+    code_room = left - deps.count_tokens(tree)
+    if deps.count_tokens(code_shown) <= code_room or code_within is None:
+        code = _cut_sections(deps, code_shown, code_room)
     else:
-        code = code_within(room) or _cut_sections(deps, code_shown, room)
+        code = code_within(code_room) or _cut_sections(deps, code_shown, code_room)
     return [{"role": "system", "content": system}, {"role": "user", "content": opening(code, tree)}]
 
 

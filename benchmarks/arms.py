@@ -14,8 +14,8 @@ parse, else strings), on top of the README panel's CPU settings (one attempt, on
 Per instance every arm runs in turn (`swebench run`, run id TAG-NAME), so an interrupted
 measurement has all arms on the same instances; then each arm is graded by our harness
 (`swebench eval`) and all are set side by side (`swebench compare`, first arm against each other,
-HTML in OUT/compare/), with any run kept in another ledger (--compare-with LEDGER/RUN_ID: a peer's,
-an earlier arm's at the commit its ledger names). Printed and kept in benchmarks/out/arms-TAG.json per arm: resolved, the
+HTML in OUT/compare/), with any run kept in another ledger (--compare-with LEDGER/RUN_ID: a
+peer's, an earlier arm's at the commit its ledger names). Printed and kept in benchmarks/out/arms-TAG.json per arm: resolved, the
 median and total seconds per instance, tokens, and the applicable-edit rate (attempts whose edits
 applied, per edit format) read from each run's report.json. Resumable; nothing else may run on
 the machine. Results are kept in the checkout too (benchmarks/ledger/TAG/, see benchmarks/ledger.py),

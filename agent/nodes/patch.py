@@ -2,10 +2,10 @@
 says which), apply them, and turn them into a checked unified diff: run.samples candidates per
 attempt (agent/nodes/candidates.py), of which verify tests each distinct one and keeps the best.
 
-Edits that do not apply, or that leave a file unparseable, go back to the model with what went wrong
-(the closest real lines, the closest function names, the syntax error): a conversation inside one candidate. Test failures come back from verify
-as a new attempt with the failing output. Past the run's budget no more candidates or edit turns
-are asked for; the candidates made so far are tested.
+Edits that do not apply, or that leave a file unparseable, go back to the model with what went
+wrong (the closest real lines, the closest function names, the syntax error): a conversation inside
+one candidate. Test failures come back from verify as a new attempt with the failing output. Past the
+run's budget no more candidates or edit turns are asked for; the candidates made so far are tested.
 """
 from __future__ import annotations
 
