@@ -198,6 +198,17 @@ def test_edit_takes_lines_copied_from_view_with_their_numbers(repo):
     assert "        if not self.loud:\n            text = text.lower()\n" in (repo / "pkg" / "greet.py").read_text()
 
 
+def test_edit_with_the_lines_indented_otherwise_is_made_at_the_files_indentation(repo):
+    # Seen on pytest-5809: the model copied a dict's lines with 4 spaces fewer, seven times over.
+    old = "if self.loud:\n    text = text.upper()\n"
+    done = edit(repo, "pkg/greet.py", old, "if not self.loud:\n    text = text.lower()\n")
+    assert done.ok and "other indentation" in done.text and "   14 |             text = text.lower()" in done.text
+    assert "        if not self.loud:\n            text = text.lower()\n" in (repo / "pkg" / "greet.py").read_text()
+    (repo / "pkg" / "twice.py").write_text("def a():\n    x = 1\n\n\ndef b():\n        x = 1\n")
+    twice = edit(repo, "pkg/twice.py", "\tx = 1\n", "\tx = 2\n")
+    assert not twice.ok and "old, read with other indentation, matches 2 places (lines 2, 6)" in twice.text
+
+
 def test_edit_keeps_crlf_line_endings(repo):
     (repo / "win.txt").write_bytes(b"one\r\ntwo\r\n")
     assert edit(repo, "win.txt", "two\n", "2\n").ok

@@ -14,7 +14,7 @@ from tools.agent_tools.output import numbered
 from tools.agent_tools.paths import is_binary, locate, relative
 from tools.edits.blocks import NUMBERED, split_lines
 from tools.edits.paths import file_not_found
-from tools.edits.search_replace import closest_lines
+from tools.edits.search_replace import closest_lines, replace_text
 from tools.edits.syntax import edit_breaks
 
 CONTEXT = 2        # unchanged lines shown around a change
@@ -70,7 +70,7 @@ def edit(root: Path, path: str, old: str, new: str) -> Observation:
         old, new = NUMBERED.sub("", old), NUMBERED.sub("", new)
     count = content.count(old)
     if count == 0:
-        return _not_found(rel, content, old, new)
+        return _loosely(target, crlf, rel, content, old, new)
     if count > 1:
         lines, at = [], content.find(old)
         while at != -1:
@@ -87,6 +87,25 @@ def edit(root: Path, path: str, old: str, new: str) -> Observation:
         return refused
     _write(target, updated, crlf)
     return _done(f"edited {rel}", rel, updated, first, first + max(len(split_lines(new)), 1) - 1)
+
+
+def _loosely(target: Path, crlf: bool, rel: str, content: str, old: str, new: str) -> Observation:
+    """`old` not in the file as written: matched as SEARCH/REPLACE blocks are, its lines with other
+    indentation (new re-indented to the file's) or its text within a line, when that finds one place.
+    Small models drop or change the indentation of the lines they copy (seen on pytest-5809)."""
+    updated, why = replace_text(content, old, new)
+    if updated is None:
+        if why.startswith("SEARCH block matches"):  # found more than once that way
+            return Observation(f"{why.replace('SEARCH block', 'old, read with other indentation,')} ({rel})", ok=False)
+        return _not_found(rel, content, old, new)
+    if refused := _unparseable(rel, content, updated):
+        return refused
+    _write(target, updated, crlf)
+    before, after = split_lines(content), split_lines(updated)
+    first = next((k for k, (a, b) in enumerate(zip(before, after)) if a != b), min(len(before), len(after))) + 1
+    tail = next((k for k, (a, b) in enumerate(zip(reversed(before), reversed(after))) if a != b), 0)
+    return _done(f"edited {rel} (old matched the file's lines with other indentation or within a line)",
+                 rel, updated, first, max(first, len(after) - tail))
 
 
 def insert(root: Path, path: str, line: int, text: str) -> Observation:

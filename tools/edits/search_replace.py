@@ -70,10 +70,10 @@ def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
     if not search.strip():
         new = content + ("" if not content or content.endswith("\n") else "\n") + replace
     else:
-        new, reason = _replace(content, search, replace)
+        new, reason = replace_text(content, search, replace)
         if new is None and NUMBERED.search(search):
             # Small models copy the line numbers our code listings carry; those are ours, not the file's.
-            new, _ = _replace(content, NUMBERED.sub("", search), NUMBERED.sub("", replace))
+            new, _ = replace_text(content, NUMBERED.sub("", search), NUMBERED.sub("", replace))
         if new is None:
             closest = closest_lines(content, search)
             if replace.strip() and replace.strip("\n") in content:
@@ -83,7 +83,9 @@ def _apply_one(root: Path, block: EditBlock) -> tuple[str | None, str]:
     return None, ""
 
 
-def _replace(content: str, search: str, replace: str) -> tuple[str | None, str]:
+def replace_text(content: str, search: str, replace: str) -> tuple[str | None, str]:
+    """`content` with SEARCH's one place replaced, or None and why: the exact lines, else the lines
+    with other indentation (REPLACE re-indented to the file's), else text within a line."""
     lines = split_lines(content)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"  # compare whole lines even when the file lacks a final newline
