@@ -114,11 +114,14 @@ def main() -> int:
     print(f"graded: {len(done)} of {len(ids)} instance(s), done by every arm", flush=True)
     if not done:
         return 0
-    for run_id in run_ids:
+    # A kept run is graded on the same instances (its grades restored: nothing is graded twice), so
+    # that its figures count what the arms' count; its own ledger is left as it is.
+    for run_id in [*run_ids, *[kept.name for kept in args.compare_with]]:
         _cli("swebench", "eval", "--dataset", str(args.dataset), "--repos", str(args.repos), "--out", str(args.out),
              "--predictions", str(args.out / run_id / "predictions.jsonl"), "--run-id", run_id,
              *[x for i in done for x in ("--instances", i)])
-        ledger_.save_grades(args.ledger, args.out, run_id)
+        if run_id in run_ids:
+            ledger_.save_grades(args.ledger, args.out, run_id)
     _cli("swebench", "compare", *run_ids, *[kept.name for kept in args.compare_with], "--out", str(args.out))
     figures = {run_id: _figures(args.out, args.ledger, run_id) for run_id in run_ids}
     figures |= {kept.name: _figures(args.out, kept.parent, kept.name) for kept in args.compare_with}
