@@ -267,7 +267,7 @@ class OpenAICompatModel:
             if not texts:
                 calls = self._tool_calls(response)
             texts += got[:want]
-            cut += [getattr(c, "finish_reason", None) == "length" for c in response.choices[:len(got[:want])]]
+            cut += [getattr(c, "finish_reason", None) == "length" for c in response.choices[:want]]
             usage = getattr(response, "usage", None)
             prompt = getattr(usage, "prompt_tokens", None)
             completion = getattr(usage, "completion_tokens", None)

@@ -19,6 +19,8 @@ MAX_SYMBOLS = 30
 GREP_TIMEOUT = 60  # s; git grep's own regex engine has no catastrophic backtracking, but a huge repo is slow
 MATCH_WIDTH = 300
 NEAR_MATCHES = 20  # lines offered when an exact search found nothing
+# path NUL line NUL text per match, binary files left out, untracked (new) files searched too
+_GREP = ["-c", "core.quotepath=off", "grep", "-n", "-z", "-I", "--untracked", "--no-color"]
 
 SEARCH = ToolSpec(
     name="search",
@@ -65,8 +67,7 @@ def search(root: Path, pattern: str, path: str | None = None, regex: bool = Fals
         if refusal := refused_path(path):
             return Observation(refusal, ok=False)
         where.append(":(glob)" + path.replace("\\", "/").strip("/"))  # a glob, also matching a folder's files
-    args = ["-c", "core.quotepath=off", "grep", "-n", "-z", "-I", "--untracked", "--no-color",
-            "-E" if regex else "-F", "-e", pattern, *where]
+    args = [*_GREP, "-E" if regex else "-F", "-e", pattern, *where]
     try:
         proc = gitsafe.run(Path(root), args, timeout=GREP_TIMEOUT, check=False)
     except ToolError:
@@ -91,7 +92,7 @@ def _lines_with_words(root: Path, pattern: str, where: list[str]) -> str:
     if len(words) < 2:
         return ""
     terms = [x for i, w in enumerate(words) for x in ((["--and"] if i else []) + ["-e", w])]
-    args = ["-c", "core.quotepath=off", "grep", "-n", "-z", "-I", "--untracked", "--no-color", "-F", *terms, *where]
+    args = [*_GREP, "-F", *terms, *where]
     try:
         proc = gitsafe.run(Path(root), args, timeout=GREP_TIMEOUT, check=False)
     except ToolError:
